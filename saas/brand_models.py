@@ -1,0 +1,7 @@
+"""Import every model that lives in a brand database, so its metadata is complete."""
+
+from saas.db import BrandModel
+from saas.jobs import models as _jobs  # noqa: F401
+from saas.tenancy import settings as _settings  # noqa: F401
+
+__all__ = ["BrandModel"]

@@ -1,0 +1,120 @@
+"""Declarative bases and engine construction for the platform and brand databases.
+
+The platform database and every brand database have their own metadata, so no table can
+hold rows of two brands and no brand table can be created in the platform database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Connections per brand engine: small, because a process may hold many brand engines.
+BRAND_POOL_SIZE = 2
+BRAND_MAX_OVERFLOW = 2
+
+
+class PlatformModel(DeclarativeBase):
+    """Base of the control-plane tables (brands, users, delegations)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class BrandModel(DeclarativeBase):
+    """Base of the tables that live in each brand's own database."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC instant on both SQLite and PostgreSQL.
+
+    SQLite has no timezone type, so values are stored naive in UTC and made aware on load.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` URLs, the driver this project ships with."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, *, application_name: str = "tessera", brand: bool = False) -> Engine:
+    """Create an engine with the pool and pragmas this project relies on."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _make_sqlite_engine(url, parsed.database)
+    pool_args = {"pool_size": BRAND_POOL_SIZE, "max_overflow": BRAND_MAX_OVERFLOW} if brand else {}
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"application_name": application_name, "connect_timeout": 5},
+        **pool_args,
+    )
+
+
+def _make_sqlite_engine(url: str, database: str | None) -> Engine:
+    in_memory = not database or database == ":memory:"
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        poolclass=StaticPool if in_memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _set_pragmas(dbapi_connection, _record):
+        # Hand transaction control to SQLAlchemy so BEGIN IMMEDIATE below takes effect.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        # One writer at a time: taking the write lock at BEGIN avoids the upgrade deadlock
+        # two readers hit when both later try to write.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

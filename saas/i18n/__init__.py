@@ -1,0 +1,1 @@
+"""Locale selection, and formatting of numbers, dates and money."""

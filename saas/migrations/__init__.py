@@ -1,0 +1,1 @@
+"""Alembic environments: one for the platform database, one shared by every brand database."""

@@ -1,0 +1,1 @@
+"""The control plane: brands, their routing, platform users and delegations."""

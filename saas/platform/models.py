@@ -1,0 +1,94 @@
+"""Control-plane tables in the platform database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from saas.db import PlatformModel, UTCDateTime, utcnow
+
+
+class BrandStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    SUPPORT = "support"
+
+
+class Brand(PlatformModel):
+    __tablename__ = "brand"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    home_region: Mapped[str] = mapped_column(String(32))
+    default_locale: Mapped[str] = mapped_column(String(16))
+    # Comma-separated locale codes; the default locale is always among them.
+    enabled_locales: Mapped[str] = mapped_column(String(400))
+    base_currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[BrandStatus] = mapped_column(String(16), default=BrandStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    domains: Mapped[list[BrandDomain]] = relationship(
+        back_populates="brand", cascade="all, delete-orphan", order_by="BrandDomain.host"
+    )
+
+    @property
+    def locales(self) -> list[str]:
+        return [code for code in self.enabled_locales.split(",") if code]
+
+
+class BrandDomain(PlatformModel):
+    """A host name that resolves to a brand, stored lower-case without a port."""
+
+    __tablename__ = "brand_domain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(253), unique=True)
+
+    brand: Mapped[Brand] = relationship(back_populates="domains")
+
+
+class User(PlatformModel):
+    """A person who signs in to the platform or to a brand console."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    is_platform_admin: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    delegations: Mapped[list[Delegation]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class Delegation(PlatformModel):
+    """A user's role in one brand."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (UniqueConstraint("user_id", "brand_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="delegations")
+    brand: Mapped[Brand] = relationship()

@@ -1,0 +1,1 @@
+"""The customer portal on each brand's host."""

@@ -1,0 +1,1 @@
+"""Tenant resolution, per-brand engines and sessions, provisioning and migrations."""

@@ -1,0 +1,1 @@
+"""Request plumbing shared by every page: tenancy, sessions, security headers, errors."""

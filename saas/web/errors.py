@@ -1,0 +1,17 @@
+"""Error pages: a 404 that names nothing private and a 503 notice for suspended brands."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, render_error)
+
+
+def render_error(error: HTTPException):
+    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+        return {"title": error.name, "status": error.code, "detail": error.description}, error.code
+    template = f"errors/{error.code}.html" if error.code in (404, 503) else "errors/generic.html"
+    return render_template(template, error=error), error.code

@@ -1,0 +1,32 @@
+"""The brand-scoped job status endpoint: JSON for scripts, an HTMX fragment for pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+
+from saas.extensions import htmx
+from saas.jobs.status import job_status
+from saas.web.tenant import brand_db
+
+bp = Blueprint("jobs", __name__)
+
+# NOTE: job ids are random UUIDs looked up only in the request's brand database; the
+# console roles that may read them are enforced once console sign-in exists.
+
+
+@bp.get("/jobs/<job_id>")
+def status(job_id: str):
+    view = job_status(brand_db(), job_id)
+    if view is None:
+        abort(404)
+    if htmx:
+        return render_template("jobs/progress.html", job=view)
+    return view.as_json()
+
+
+@bp.get("/jobs/<job_id>/progress")
+def progress(job_id: str):
+    view = job_status(brand_db(), job_id)
+    if view is None:
+        abort(404)
+    return render_template("jobs/progress.html", job=view)

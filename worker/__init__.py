@@ -1,0 +1,1 @@
+"""The RQ worker entry point and the job functions it runs."""
