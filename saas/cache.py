@@ -98,6 +98,9 @@ class MemoryStore:
 
     def delete_prefix(self, prefix: str, *, exact: bool = False) -> None:
         with self._lock:
-            doomed = [key for key in self._data if key == prefix or (not exact and key.startswith(prefix))]
+            if exact:
+                doomed = [prefix] if prefix in self._data else []
+            else:
+                doomed = [key for key in self._data if key.startswith(prefix)]
             for key in doomed:
                 del self._data[key]

@@ -25,6 +25,9 @@ NAMING_CONVENTION = {
 # Connections per brand engine: small, because a process may hold many brand engines.
 BRAND_POOL_SIZE = 2
 BRAND_MAX_OVERFLOW = 2
+# Connections of the platform engine, one per process.
+PLATFORM_POOL_SIZE = 5
+PLATFORM_MAX_OVERFLOW = 5
 
 
 class PlatformModel(DeclarativeBase):
@@ -82,7 +85,10 @@ def make_engine(url: str, *, application_name: str = "tessera", brand: bool = Fa
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _make_sqlite_engine(url, parsed.database)
-    pool_args = {"pool_size": BRAND_POOL_SIZE, "max_overflow": BRAND_MAX_OVERFLOW} if brand else {}
+    if brand:
+        pool_args = {"pool_size": BRAND_POOL_SIZE, "max_overflow": BRAND_MAX_OVERFLOW}
+    else:
+        pool_args = {"pool_size": PLATFORM_POOL_SIZE, "max_overflow": PLATFORM_MAX_OVERFLOW}
     return create_engine(
         url,
         pool_pre_ping=True,

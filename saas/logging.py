@@ -19,7 +19,10 @@ _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _job_id: ContextVar[str] = ContextVar("job_id", default="-")
 _VARS = {"brand": _brand, "request_id": _request_id, "job_id": _job_id}
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [brand=%(brand)s req=%(request_id)s job=%(job_id)s] %(message)s"
+TEXT_FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s "
+    "[brand=%(brand)s req=%(request_id)s job=%(job_id)s] %(message)s"
+)
 
 
 @contextmanager

@@ -119,7 +119,7 @@ class RedisServer:
             try:
                 client.ping()
                 return
-            except Exception:  # noqa: BLE001 - still starting
+            except Exception:
                 time.sleep(0.05)
         raise RuntimeError(f"redis-server on port {self.port} did not start")
 

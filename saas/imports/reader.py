@@ -73,9 +73,10 @@ def open_table(stream: typing.BinaryIO, delimiter: str | None = None) -> Table:
     ``delimiter`` is one of ",", ";", "\\t", "tab" or "whitespace" and overrides the
     detection. Raises ValueError for any other delimiter, and ImportFormatError when
     the file is empty, its first line is empty, or a line is not valid UTF-8.
+    The stream stays open, and the caller closes it.
     """
     chosen = _normalise_delimiter(delimiter)
-    # surrogateescape turns invalid bytes into lone surrogates in the line that holds
+    # surrogateescape turns invalid bytes into lone surrogates in the line that contains
     # them, so that the error can name that line.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     lines = _physical_lines(text)
@@ -123,21 +124,28 @@ def _normalise_delimiter(delimiter: str | None) -> str | None:
 
 
 def _physical_lines(text: io.TextIOWrapper) -> Iterator[str]:
-    """Yield each line with its line ending, raising ImportFormatError for bad lines."""
+    """Yield each line with its line ending, raising ImportFormatError for bad lines.
+
+    The wrapper is detached when the generator ends or is discarded, so that the
+    caller's binary stream stays open.
+    """
     line_number = 0
-    while True:
-        line = text.readline(MAX_LINE_CHARS + 1)
-        if not line:
-            return
-        line_number += 1
-        if len(line) > MAX_LINE_CHARS:
-            raise ImportFormatError(
-                f"line {line_number} is longer than {MAX_LINE_CHARS:,} characters; "
-                "check that the file is a table of transactions with one row per line"
-            )
-        if not line.isascii() and _ESCAPED_BYTE.search(line):
-            raise ImportFormatError(_encoding_message(line_number, line))
-        yield line
+    try:
+        while True:
+            line = text.readline(MAX_LINE_CHARS + 1)
+            if not line:
+                return
+            line_number += 1
+            if len(line) > MAX_LINE_CHARS:
+                raise ImportFormatError(
+                    f"line {line_number} is longer than {MAX_LINE_CHARS:,} characters; "
+                    "check that the file is a table of transactions with one row per line"
+                )
+            if not line.isascii() and _ESCAPED_BYTE.search(line):
+                raise ImportFormatError(_encoding_message(line_number, line))
+            yield line
+    finally:
+        text.detach()
 
 
 def _encoding_message(line_number: int, line: str) -> str:

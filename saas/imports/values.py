@@ -68,8 +68,8 @@ class ValueParseError(ValueError):
 def parse_amount(text: str, locale: str, currency: str) -> int:
     """Parse an amount written in the locale and return it in the currency's minor units.
 
-    The decimal and group symbols are those of the locale, groups must sit in the
-    locale's positions (or be left out), and the number of decimals may not exceed the
+    The decimal and group symbols are those of the locale. Group symbols must sit in the
+    locale's positions or be left out. The number of decimals may not exceed the
     currency's exponent (2 for EUR, 0 for JPY, 3 for KWD). Raises ValueParseError for
     negative numbers, currency symbols and anything else that is not such a number.
     """

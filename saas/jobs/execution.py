@@ -30,15 +30,17 @@ class JobContext:
     job_id: str
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
-        """Record progress in a short transaction of its own, visible at once to readers."""
-        with self.runtime.open_brand_session(self.brand) as session:
-            record = session.get(JobRecord, self.job_id)
-            record.progress_done = done
-            if total is not None:
-                record.progress_total = total
-            if message is not None:
-                record.message = message
-            session.commit()
+        """Record progress in the job's own session; readers see it at the job's next commit.
+
+        A separate transaction would be visible sooner on PostgreSQL but would wait forever
+        on SQLite's single write lock held by the job itself, so long jobs commit in batches.
+        """
+        record = self.session.get(JobRecord, self.job_id)
+        record.progress_done = done
+        if total is not None:
+            record.progress_total = total
+        if message is not None:
+            record.message = message
 
 
 def run_job(brand_slug: str | None, job_id: str, runtime: Runtime | None = None) -> dict | None:

@@ -113,7 +113,7 @@ class ThreadBackend:
             try:
                 run_job(slug, job_id, self.runtime)
                 return
-            except Exception:  # noqa: BLE001 - run_job has logged and recorded the failure
+            except Exception:
                 if attempt == retries:
                     return
                 delay = self.retry_intervals[min(attempt, len(self.retry_intervals) - 1)]

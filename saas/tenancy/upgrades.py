@@ -54,7 +54,7 @@ def _migrate_template(runtime: Runtime, region: str) -> MigrationOutcome | None:
     try:
         try:
             engine.connect().close()
-        except Exception:  # noqa: BLE001 - no template yet: the first provisioning makes it
+        except Exception:
             return None
         return _migrate(f"{region} template", engine)
     finally:
@@ -67,7 +67,7 @@ def _migrate(label: str, engine) -> MigrationOutcome:
         before = migrations.current_revision(engine)
         migrations.upgrade(engine, "brand")
         after = migrations.current_revision(engine)
-    except Exception as exc:  # noqa: BLE001 - reported per brand, the run goes on
+    except Exception as exc:
         log.exception("migrating %s failed", label)
         return MigrationOutcome(label, before, before, f"{type(exc).__name__}: {exc}")
     log.info("migrated %s from %s to %s", label, before, after)

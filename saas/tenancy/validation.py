@@ -9,7 +9,8 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+HOST = re.compile(rf"^(?=.{{1,253}}$){LABEL}(\.{LABEL})*$")
 PLATFORM_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 

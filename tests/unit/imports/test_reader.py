@@ -202,7 +202,7 @@ def test_overlong_line_rejected(monkeypatch):
         list(table)
 
 
-def test_unclosed_quote_reported():
+def test_unclosed_quote_joins_rest():
     table = table_from(b'member,amount\nA1,"5\nA2,6\n')
 
     rows = list(table)
@@ -273,5 +273,20 @@ def test_million_rows_flat_memory():
 
     assert count == 1_000_000
     assert last_line == 1_000_001
-    # The rows take about 25 MB as text, so reading them all would exceed this.
+    # The file is about 21 MB, so holding it in memory would exceed this many times over.
     assert peak < 1_000_000
+
+
+def test_stream_left_open():
+    stream = io.BytesIO(b"member,amount\nA1,5\n")
+    list(open_table(stream))
+
+    assert not stream.closed
+
+
+def test_stream_open_after_error():
+    stream = io.BytesIO(b"")
+    with pytest.raises(ImportFormatError):
+        open_table(stream)
+
+    assert not stream.closed

@@ -1,0 +1,149 @@
+"""Jobs run for exactly one brand, on RQ and on the embedded thread alike."""
+
+import jobfuncs  # noqa: F401 - registers the test jobs
+import pytest
+from rq import Queue, SimpleWorker
+from rq.job import Job
+
+from saas.jobs import NoBrandContext
+from saas.jobs.execution import run_job
+from saas.jobs.queueing import ThreadBackend, backend, enqueue
+from saas.jobs.status import job_status
+from saas.runtime import Runtime
+from saas.tenancy.settings import get_setting
+
+
+def counter(runtime, slug):
+    with runtime.brand_session(slug) as session:
+        return get_setting(session, "test.counter")
+
+
+@pytest.fixture
+def rq_runtime(settings, redis_url):
+    from dataclasses import replace
+
+    from saas.runtime import set_process_runtime
+    from saas.tenancy.upgrades import upgrade_platform
+
+    runtime = Runtime(replace(settings, redis_url=redis_url))
+    upgrade_platform(runtime)
+    set_process_runtime(runtime)
+    yield runtime
+    set_process_runtime(None)
+    runtime.close()
+
+
+@pytest.mark.redis
+def test_worker_runs_brand_jobs_and_rejects_brandless(rq_runtime):
+    from saas.tenancy.provisioning import BrandSpec, create_brand
+
+    create_brand(rq_runtime, BrandSpec(slug="alpha", name="Alpha"))
+    create_brand(rq_runtime, BrandSpec(slug="beta", name="Beta"))
+    queue = Queue("default", connection=rq_runtime.redis)
+
+    first = enqueue(rq_runtime, "alpha", "test.bump", by=5)
+    brandless = queue.enqueue(run_job, None, "no-such-job")
+    last = enqueue(rq_runtime, "beta", "test.bump", by=7)
+    SimpleWorker([queue], connection=rq_runtime.redis).work(burst=True)
+
+    assert Job.fetch(first, connection=rq_runtime.redis).get_status() == "finished"
+    failed = Job.fetch(brandless.id, connection=rq_runtime.redis)
+    assert failed.get_status() == "failed"
+    assert "no brand context" in failed.latest_result().exc_string
+    assert Job.fetch(last, connection=rq_runtime.redis).get_status() == "finished"
+    assert counter(rq_runtime, "alpha") == 5
+    assert counter(rq_runtime, "beta") == 7
+
+
+@pytest.mark.redis
+def test_rq_job_status_reads_like_thread(rq_runtime):
+    from saas.tenancy.provisioning import BrandSpec, create_brand
+
+    create_brand(rq_runtime, BrandSpec(slug="alpha", name="Alpha"))
+    job_id = enqueue(rq_runtime, "alpha", "test.bump", by=2)
+    with rq_runtime.brand_session("alpha") as session:
+        assert job_status(session, job_id).status == "queued"
+
+    SimpleWorker([Queue("default", connection=rq_runtime.redis)],
+                 connection=rq_runtime.redis).work(burst=True)
+
+    with rq_runtime.brand_session("alpha") as session:
+        view = job_status(session, job_id)
+    assert view.status == "finished"
+    assert view.percent == 100
+    assert view.result == {"counter": 2}
+
+
+def test_enqueue_without_brand_writes_nothing(runtime, make_brand):
+    make_brand("alpha")
+    with pytest.raises(NoBrandContext, match="no brand context"):
+        enqueue(runtime, None, "test.bump")
+    with pytest.raises(NoBrandContext, match="no brand context"):
+        enqueue(runtime, "", "test.bump")
+    assert counter(runtime, "alpha") == 0
+
+
+def test_thread_runs_job_with_status(runtime, make_brand):
+    make_brand("alpha")
+    job_id = enqueue(runtime, "alpha", "test.bump", by=3)
+    backend(runtime).join()
+    with runtime.brand_session("alpha") as session:
+        view = job_status(session, job_id)
+    assert view.status == "finished"
+    assert view.progress_done == 1
+    assert view.message == "bumped"
+    assert view.result == {"counter": 3}
+
+
+def test_failed_job_rolls_back_and_retries(runtime, make_brand):
+    make_brand("alpha")
+    runtime.__dict__["job_backend"] = ThreadBackend(runtime, retry_intervals=[0])
+    job_id = enqueue(runtime, "alpha", "test.fail")
+    backend(runtime).join()
+    with runtime.brand_session("alpha") as session:
+        view = job_status(session, job_id)
+        label = get_setting(session, "test.label")
+        from saas.jobs.models import JobRecord
+
+        attempts = session.get(JobRecord, job_id).attempts
+    assert view.status == "failed"
+    assert view.as_json()["error"] == "RuntimeError: this job always fails"
+    assert attempts == 2
+    assert label == ""
+
+
+def test_job_loads_each_brand_from_its_own_database(runtime, make_brand):
+    from saas.tenancy.settings import put_setting
+
+    make_brand("alpha")
+    make_brand("beta")
+    for slug, value in (("alpha", 10), ("beta", 99)):
+        with runtime.brand_session(slug) as session:
+            put_setting(session, "test.counter", value)
+            session.commit()
+
+    seen = []
+    for slug in ("alpha", "beta"):
+        with runtime.brand_session(slug) as session:
+            seen.append(get_setting(session, "test.counter"))
+    assert seen == [10, 99]
+
+
+def test_status_endpoint_json_and_fragment(runtime, make_brand, client):
+    make_brand("alpha")
+    job_id = enqueue(runtime, "alpha", "test.bump")
+    backend(runtime).join()
+
+    as_json = client.get(f"/t/alpha/jobs/{job_id}")
+    fragment = client.get(f"/t/alpha/jobs/{job_id}", headers={"HX-Request": "true"})
+    other_brand = client.get(f"/t/beta/jobs/{job_id}")
+
+    assert as_json.json["status"] == "finished"
+    assert b'<progress id="job-bar-' in fragment.data
+    assert b'value="100"' in fragment.data
+    assert other_brand.status_code == 404
+
+
+def test_status_endpoint_unknown_job_is_404(make_brand, client):
+    make_brand("alpha")
+    assert client.get("/t/alpha/jobs/nope").status_code == 404
