@@ -26,3 +26,29 @@ def purge_old_jobs(ctx: JobContext) -> dict:
         )
     )
     return {"deleted": result.rowcount}
+
+
+@job("points.expire", queue="default", every=3600)
+def expire_points_job(ctx: JobContext) -> dict:
+    """Expire lots past their date, hourly so points leave close to their local end of day."""
+    from saas.loyalty.expiry import expire_points
+    from saas.loyalty.policies import load_policies
+
+    expired = expire_points(ctx.session, utcnow(), load_policies(ctx.session).expiry)
+    return {"expired_points": expired}
+
+
+@job("tiers.recalculate", queue="default", every=24 * 3600)
+def recalculate_tiers_job(ctx: JobContext) -> dict:
+    """Apply downgrades (upgrades already happen at accrual) from the rolling window."""
+    from saas.loyalty.tiers import recalculate_tiers
+
+    return recalculate_tiers(ctx.session, utcnow())
+
+
+@job("idempotency.purge", queue="default", every=24 * 3600)
+def purge_idempotency_job(ctx: JobContext) -> dict:
+    """Delete idempotency records past their retention (35 days)."""
+    from saas.loyalty.idempotency import purge_expired
+
+    return {"deleted": purge_expired(ctx.session)}
