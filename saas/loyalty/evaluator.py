@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
 from fractions import Fraction
@@ -26,13 +26,13 @@ from saas.loyalty.rules import (
 )
 
 ROUNDING_LABELS = {"down": "down", "half_up": "half up", "half_even": "half to even"}
-# Decimal places shown for fractional points in explanations; longer values are truncated.
+# Decimal places of fractional points in explanations. Longer values are cut and end in '...'.
 SHOWN_PLACES = 4
 
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the rules may test about an order, with the amount in the base currency."""
+    """Facts about an order that rules can test, with the amount in the base currency."""
 
     amount_minor: int
     currency: str
@@ -64,12 +64,17 @@ class OrderFacts:
 
 @dataclass(frozen=True)
 class RuleLine:
-    """One step of an evaluation; ``rule`` is None for the tier, cap and zero-floor lines."""
+    """One step of an evaluation. ``rule`` is None for the tier, cap and minimum lines."""
 
     rule: str | None
     name: str
     points: int
     explanation: str
+
+    def as_json(self) -> dict:
+        # Written out rather than dataclasses.asdict, which is slow on the import's hot path.
+        return {"rule": self.rule, "name": self.name, "points": self.points,
+                "explanation": self.explanation}
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ class Evaluation:
 
     def as_json(self) -> dict:
         """Return the JSON form stored with the ledger entry."""
-        return {"points": self.points, "lines": [asdict(line) for line in self.lines]}
+        return {"points": self.points, "lines": [line.as_json() for line in self.lines]}
 
 
 def evaluate(
@@ -152,7 +157,7 @@ def _rule_line(
     rule: RuleSpec, amount: Decimal, currency: str, earlier: int
 ) -> tuple[RuleLine, int | None]:
     """Compute a rule's points from its actions, rounded once, and the rule's smallest cap."""
-    # Fractions keep every step exact, so 1.00 EUR at 1 point per 3.00 EUR, tripled, is 1.
+    # Fractions keep every step exact, so a third of a point tripled by a multiplier is 1.
     total = Fraction(0)
     steps: list[str] = []
     cap: int | None = None
@@ -217,7 +222,7 @@ def _limit_lines(total: int, cap: tuple[int, str] | None) -> list[RuleLine]:
         lines.append(RuleLine(None, "Cap", limit - total, explanation))
         total = limit
     if total < 0:
-        # Validated actions never take points away; a RuleSpec built by hand might.
+        # Validated actions never take points away, but a RuleSpec built by hand might.
         explanation = f"total of {total} raised to 0 because an order never removes points"
         lines.append(RuleLine(None, "Minimum", -total, explanation))
     return lines
@@ -250,11 +255,11 @@ def _plural(points: Decimal) -> str:
 def _show(value: Fraction) -> str:
     """Format points for an explanation, cut after SHOWN_PLACES decimals and marked '...'."""
     scaled = value * 10**SHOWN_PLACES
-    kept = math.trunc(scaled)
+    truncated = math.trunc(scaled)
     # Built from a string, the Decimal is exact, whatever the context's precision.
-    text = format(Decimal(f"{kept}E-{SHOWN_PLACES}"), "f")
+    text = format(Decimal(f"{truncated}E-{SHOWN_PLACES}"), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
+    if text == "-0":
         text = "0"
-    return text if scaled == kept else text + "..."
+    return text if scaled == truncated else text + "..."

@@ -7,21 +7,29 @@ CLDR data that Babel ships, so KWD has 3 decimal places and JPY none.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision, is_currency
 
-# Significant digits for intermediate results. Minor units fit in 19 digits and stored
-# rates in 40 characters, so 60 digits leave room for an exact division before rounding.
-DECIMAL_PRECISION = 60
+# Significant digits of intermediate results. At this precision, a 64-bit amount divided by
+# a rate of up to 40 characters rounds to the same minor unit as the exact quotient.
+DECIMAL_PRECISION = 100
 
 
 def currency_exponent(code: str) -> int:
     """Return the number of decimal places of the currency's minor unit (JPY 0, KWD 3)."""
+    if not isinstance(code, str):
+        raise ValueError(f"unknown currency code {code!r}: expected an ISO 4217 code")
+    return _exponent(code)
+
+
+@functools.lru_cache(maxsize=512)
+def _exponent(code: str) -> int:
     # Babel returns 2 for any code it does not know, so check the code first.
-    if not isinstance(code, str) or not is_currency(code):
+    if not is_currency(code):
         raise ValueError(
             f"unknown currency code {code!r}: expected an ISO 4217 code in upper case, "
             "such as EUR, USD or JPY"
@@ -33,7 +41,7 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
     """Convert minor units to an exact amount in major units (2755 KWD fils → 2.755)."""
     _check_minor(amount_minor)
     exponent = currency_exponent(currency)
-    # Building from a tuple is exact: no context precision or rounding applies.
+    # A Decimal built from a tuple is exact, because no context precision or rounding applies.
     sign = 1 if amount_minor < 0 else 0
     digits = tuple(int(digit) for digit in str(abs(amount_minor)))
     return Decimal((sign, digits, -exponent))
@@ -117,13 +125,13 @@ def _check_minor(amount_minor: int) -> None:
         )
 
 
-def _check_decimal(value: Decimal, what: str) -> Decimal:
-    """Return ``value`` as a finite Decimal; ints pass, floats raise because they are inexact."""
+def _check_decimal(value: Decimal, label: str) -> Decimal:
+    """Return ``value`` as a finite Decimal, accepting ints but not inexact floats."""
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         raise ValueError(
-            f"invalid {what} {value!r}: expected a Decimal such as Decimal('160.25') or an int"
+            f"invalid {label} {value!r}: expected a Decimal such as Decimal('160.25') or an int"
         )
     number = Decimal(value)
     if not number.is_finite():
-        raise ValueError(f"invalid {what} {value!r}: expected a finite number")
+        raise ValueError(f"invalid {label} {value!r}: expected a finite number")
     return number

@@ -38,8 +38,9 @@ MAX_NAME_LENGTH = 200
 PRIORITY_RANGE = (-(2**31), 2**31 - 1)
 # Points columns are 64-bit integers.
 MAX_POINTS = 2**63 - 1
-# Bounds the digits of every decimal so that the evaluator's 60-digit arithmetic stays exact.
-MAX_DECIMAL_DIGITS = 20
+# Bounds of every decimal in a rule. They keep the evaluator's exact fractions small.
+DECIMAL_LIMIT = 10**15
+MAX_DECIMAL_PLACES = 12
 TIME_PATTERN = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -56,7 +57,10 @@ class RuleError(ValueError):
 
 @dataclass(frozen=True)
 class Hours:
-    """A daily window in the brand's local time; ``end`` is exclusive and may wrap midnight."""
+    """A daily window in local time, from ``start`` up to but not including ``end``.
+
+    An ``end`` before ``start`` wraps past midnight.
+    """
 
     start: time
     end: time
@@ -74,7 +78,7 @@ class Hours:
 
 @dataclass(frozen=True)
 class Conditions:
-    """Order conditions of a rule; an empty field accepts every order."""
+    """Order conditions of a rule. An empty field accepts every order."""
 
     channels: tuple[str, ...] = ()
     partners: tuple[str, ...] = ()
@@ -202,7 +206,7 @@ def parse_rules(items: Sequence[Mapping], path: str = "earn_rules") -> tuple[Rul
 
 
 def parse_rule(data: Mapping, path: str = "rule") -> RuleSpec:
-    """Validate a rule mapping and return its RuleSpec; a None value means the key is absent."""
+    """Validate a rule mapping and return its RuleSpec, treating keys set to None as absent."""
     _check_keys(data, RULE_KEYS, path)
     code = _required(data, "code", path)
     if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
@@ -362,8 +366,11 @@ def _decimal(value: Any, path: str, example: str, minimum: int, *, inclusive: bo
         number = Decimal(str(value).strip())
     except InvalidOperation:
         raise RuleError(path, value, expected) from None
-    if not number.is_finite() or len(number.as_tuple().digits) > MAX_DECIMAL_DIGITS:
-        raise RuleError(path, value, f"{expected}, with at most {MAX_DECIMAL_DIGITS} digits")
+    if not number.is_finite():
+        raise RuleError(path, value, expected)
+    if abs(number) >= DECIMAL_LIMIT or _decimal_places(number) > MAX_DECIMAL_PLACES:
+        limits = f"below {DECIMAL_LIMIT:,} with at most {MAX_DECIMAL_PLACES} decimal places"
+        raise RuleError(path, value, f"{expected}, {limits}")
     if number < minimum or (number == minimum and not inclusive):
         raise RuleError(path, value, expected)
     return number
@@ -405,7 +412,7 @@ def _moment(value: Any, path: str) -> datetime | None:
         except ValueError:
             raise RuleError(path, value, expected) from None
     if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        # A bare date is rejected too: its start depends on a time zone the rule cannot know.
+        # A bare date is rejected too, because when it starts depends on the time zone.
         raise RuleError(path, value, expected)
     return moment.astimezone(UTC)
 
@@ -414,18 +421,17 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def _decimal_places(number: Decimal) -> int:
+    """Return the decimal places of a finite number, ignoring trailing zeros (1.50 has 1)."""
+    _, digits, exponent = number.as_tuple()
+    coefficient = "".join(map(str, digits)).rstrip("0")
+    if not coefficient:
+        return 0
+    return max(0, -(exponent + len(digits) - len(coefficient)))
+
+
 def _json_number(value: int | Decimal) -> int | str:
     """Return a whole Decimal as a JSON number, and any other as a string, to avoid floats."""
     if isinstance(value, Decimal) and value.as_tuple().exponent != 0:
         return str(value)
     return int(value)
-
-
-def __getattr__(name: str) -> Any:
-    """Load the evaluator's public names on first use, as in ``from rules import evaluate``."""
-    # A plain import here would be circular, because the evaluator imports this module.
-    if name in ("Evaluation", "OrderFacts", "RuleLine", "evaluate"):
-        from saas.loyalty import evaluator
-
-        return getattr(evaluator, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
