@@ -112,6 +112,31 @@ def brands_create(slug, name, domains, region, locale, locales, currency, timezo
     click.echo(f"created brand {brand.slug} in region {brand.home_region}")
 
 
+@brands_group.command("apply")
+@click.argument("manifest_file", metavar="FILE",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def brands_apply(manifest_file: Path) -> None:
+    """Create or update a brand from the YAML manifest FILE, printing each change.
+
+    Applying the same file again changes nothing. docs/manifests.md describes the format.
+    """
+    from saas.tenancy.manifest_apply import apply_manifest
+    from saas.tenancy.manifests import ManifestError, load_manifest
+
+    try:
+        report = apply_manifest(runtime(), load_manifest(manifest_file))
+    except ManifestError as exc:
+        raise click.ClickException(str(exc)) from None
+    if report.created:
+        click.echo(f"created brand {report.slug}")
+    elif report.changes:
+        click.echo(f"updated brand {report.slug}")
+    else:
+        click.echo(f"brand {report.slug} is up to date")
+    for line in report.changes:
+        click.echo(f"  {line}")
+
+
 @brands_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def brands_list(as_json: bool) -> None:
