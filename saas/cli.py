@@ -35,9 +35,20 @@ def cli() -> None:
     """Tessera, the multi-tenant loyalty platform."""
 
 
+def _add_command_groups() -> None:
+    from saas.commands.demo import demo_command
+    from saas.commands.imports import import_group
+    from saas.commands.members import members_group
+
+    cli.add_command(import_group)
+    cli.add_command(members_group)
+    cli.add_command(demo_command)
+
+
 def main() -> None:
     # Commands that need the app build it on first use, so `tessera init` and `--help`
     # work before any configuration exists.
+    _add_command_groups()
     cli(prog_name="tessera", obj=ScriptInfo(create_app=_create_app, set_debug_flag=False,
                                             load_dotenv_defaults=False))
 

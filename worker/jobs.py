@@ -52,3 +52,24 @@ def purge_idempotency_job(ctx: JobContext) -> dict:
     from saas.loyalty.idempotency import purge_expired
 
     return {"deleted": purge_expired(ctx.session)}
+
+
+@job("imports.transactions", queue="default", retries=0, timeout=4 * 3600)
+def import_transactions_job(ctx: JobContext, path: str, mapping: dict | None = None,
+                            currency: str | None = None, delimiter: str | None = None) -> dict:
+    """Import a transaction file. Not retried: a bad file fails the same way each time."""
+    from pathlib import Path
+
+    from saas.imports.importer import ImportOptions, import_transactions
+
+    def report(done: int, total: int, message: str) -> None:
+        ctx.progress(done, total, message)
+        ctx.session.commit()
+
+    reports = ctx.runtime.settings.instance_path / "imports" / ctx.brand.slug
+    summary = import_transactions(
+        ctx.session, ctx.brand, Path(path),
+        ImportOptions(mapping=mapping or {}, currency=currency, delimiter=delimiter),
+        error_report_path=reports / f"{ctx.job_id}-errors.csv", progress=report,
+    )
+    return summary.as_json()

@@ -1,0 +1,1 @@
+"""Command groups of the ``tessera`` CLI beyond brand management."""

@@ -1,0 +1,153 @@
+"""``tessera demo``: set up the demo brands on real data and serve them on 127.0.0.1.
+
+The music store's history is the CDNOW purchase log (23,570 customers, 69,659 purchases
+in 1997-98), read from the ``lifetimes`` 0.11.3 wheel on PyPI. Running the demo again
+re-applies the manifests and re-imports the file, which adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+
+from saas.app import ROOT
+from saas.loyalty.idempotency import run_once
+from saas.loyalty.models import Member, Order
+from saas.loyalty.rewards import redeem_reward, use_voucher
+
+CDNOW_WHEEL = "lifetimes==0.11.3"
+CDNOW_WHEEL_SHA256 = "261e3dc89977c2b60767ca6728aaa29d429de0c814635070a749c36555895da8"
+CDNOW_MEMBER = "lifetimes/datasets/CDNOW_master.txt"
+MUSIC_STORE = "music-store"
+SYNTHETIC_SOURCE = "demo:synthetic"
+SYNTHETIC_REDEMPTIONS = 300
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--serve/--no-serve", default=True, help="Serve the app when the data is ready.")
+@click.pass_context
+def demo_command(ctx: click.Context, host: str, port: int, serve: bool) -> None:
+    """Create the demo brands, import CDNOW into the music store, and serve everything."""
+    from saas.app import create_app
+    from saas.cli import init_command
+
+    instance = Path(os.environ.get("TESSERA_INSTANCE_PATH", "instance"))
+    ctx.invoke(init_command, instance_path=instance)
+    app = create_app()
+    with app.app_context():
+        runtime = app.extensions["tessera"]
+        apply_demo_manifests(runtime)
+        data = fetch_cdnow(runtime.settings.instance_path / "cache")
+        import_cdnow(runtime, data)
+        add_synthetic_redemptions(runtime)
+        print_urls(runtime, host, port)
+    if serve:
+        from saas.cli import serve_command
+
+        with app.app_context():
+            ctx.invoke(serve_command, host=host, port=port)
+
+
+def apply_demo_manifests(runtime) -> None:
+    from saas.tenancy.manifest_apply import apply_manifest
+    from saas.tenancy.manifests import load_manifest
+
+    for path in sorted((ROOT / "tenants").glob("*.yaml")):
+        report = apply_manifest(runtime, load_manifest(path))
+        state = "created" if report.created else (
+            f"{len(report.changes)} changes" if report.changes else "up to date")
+        click.echo(f"brand {report.slug}: {state}")
+
+
+def fetch_cdnow(cache: Path) -> Path:
+    """Download the lifetimes wheel once, check its hash and extract the CDNOW file."""
+    target = cache / "CDNOW_master.txt"
+    if target.exists():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = list(cache.glob("[Ll]ifetimes-0.11.3-*.whl"))
+    if not wheels:
+        click.echo(f"downloading {CDNOW_WHEEL} from PyPI for the CDNOW purchase history")
+        subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+             "--dest", str(cache), CDNOW_WHEEL],
+            check=True,
+        )
+        wheels = list(cache.glob("[Ll]ifetimes-0.11.3-*.whl"))
+    digest = hashlib.sha256(wheels[0].read_bytes()).hexdigest()
+    if digest != CDNOW_WHEEL_SHA256:
+        raise click.ClickException(
+            f"{wheels[0]} has SHA-256 {digest}, expected {CDNOW_WHEEL_SHA256}; delete it and "
+            "run the demo again"
+        )
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        target.write_bytes(wheel.read(CDNOW_MEMBER))
+    return target
+
+
+def import_cdnow(runtime, path: Path) -> None:
+    from saas.commands.imports import follow, print_summary
+    from saas.jobs.queueing import enqueue
+
+    click.echo(f"importing {path.name} into {MUSIC_STORE}")
+    job_id = enqueue(runtime, MUSIC_STORE, "imports.transactions", path=str(path.resolve()),
+                     mapping={}, currency="USD", delimiter=None)
+    view = follow(runtime, MUSIC_STORE, job_id)
+    if view.status == "failed":
+        raise click.ClickException(f"the CDNOW import failed: {view.as_json()['error']}")
+    print_summary(view.result)
+
+
+def add_synthetic_redemptions(runtime) -> None:
+    """Redeem rewards for the first members (by reference) who spent 150 USD or more.
+
+    These redemptions are not in the CDNOW data: their source is ``demo:synthetic`` so
+    reports can leave them out. Each has its own idempotency key, so reruns add none.
+    """
+    added = 0
+    with runtime.brand_session(MUSIC_STORE) as session:
+        # Chosen by purchases, which redemptions do not change, so a rerun picks the same.
+        spent = func.sum(Order.base_amount_minor)
+        members = session.execute(
+            select(Member.ref, spent, Member.last_activity_at)
+            .join(Order, Order.member_id == Member.id)
+            .group_by(Member.id, Member.ref, Member.last_activity_at)
+            .having(spent >= 15000).order_by(Member.ref).limit(SYNTHETIC_REDEMPTIONS)
+        ).all()
+        session.rollback()
+        for index, (ref, spent_minor, last_visit) in enumerate(members):
+            # At least one point per dollar, so 500 USD spent affords the 500-point album.
+            reward = "free-album" if spent_minor >= 50000 else "tote-bag"
+            at = last_visit + timedelta(days=7)
+            outcome = run_once(
+                session, SYNTHETIC_SOURCE, f"redemption-{ref}", {"member": ref, "reward": reward},
+                lambda ref=ref, reward=reward, at=at: redeem_reward(
+                    session, ref, reward, source=SYNTHETIC_SOURCE, at=at),
+            )
+            if outcome.ok and not outcome.replayed:
+                added += 1
+                if index % 3 == 0:
+                    use_voucher(session, outcome.body["voucher"], used_by="demo till",
+                                at=at + timedelta(days=2))
+                    session.commit()
+    click.echo(f"synthetic redemptions added: {added} (source {SYNTHETIC_SOURCE})")
+
+
+def print_urls(runtime, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    click.echo("")
+    click.echo(f"platform start page:  {base}/")
+    for brand in runtime.directory.all():
+        click.echo(f"portal of {brand.name}:  {base}/t/{brand.slug}/")
+    click.echo(f"job status (JSON):    {base}/t/{MUSIC_STORE}/jobs/<job id>")
+    click.echo(f"member look-up:       tessera members show {MUSIC_STORE} 00001")
