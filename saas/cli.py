@@ -48,7 +48,6 @@ def _add_command_groups() -> None:
 def main() -> None:
     # Commands that need the app build it on first use, so `tessera init` and `--help`
     # work before any configuration exists.
-    _add_command_groups()
     cli(prog_name="tessera", obj=ScriptInfo(create_app=_create_app, set_debug_flag=False,
                                             load_dotenv_defaults=False))
 
@@ -234,3 +233,6 @@ def serve_command(host: str, port: int) -> None:
     if runtime().redis is None:
         Scheduler(runtime()).start()
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+_add_command_groups()

@@ -231,6 +231,21 @@ def _credit_row(context: ImportContext, row: TransactionRow, member: MemberState
     if evaluation.points:
         _post_credit(context, row, member, evaluation, index, entries, lots)
         totals.points += evaluation.points
+    _upgrade_tier(context, member, evaluation.points, row.ordered_at)
+
+
+def _upgrade_tier(context: ImportContext, member: MemberState, points: int,
+                  at: datetime) -> None:
+    """Move the member up as live accrual does after every order, zero-point ones included."""
+    # NOTE: tier progress counts lifetime earnings plus this import; with a rolling
+    # window, points that leave the window during the import are only dropped by the
+    # scheduled tier recalculation.
+    member.qualifying += points
+    reached = tier_for_points(context.tiers, member.qualifying)
+    current = next((t for t in context.tiers if t.id == member.tier_id), None)
+    if reached is not None and (current is None or reached.threshold > current.threshold):
+        member.tier_id = reached.id
+        member.tier_since = at
 
 
 def _post_credit(context, row, member, evaluation, order_index, entries, lots) -> None:
@@ -253,15 +268,6 @@ def _post_credit(context, row, member, evaluation, order_index, entries, lots) -
             "expires_at": lot_expiry(row.ordered_at, context.policies.expiry,
                                      context.brand.timezone),
         })
-    # NOTE: tier progress counts lifetime earnings plus this import; with a rolling
-    # window, points that leave the window during the import are only dropped by the
-    # scheduled tier recalculation.
-    member.qualifying += points
-    reached = tier_for_points(context.tiers, member.qualifying)
-    current = next((t for t in context.tiers if t.id == member.tier_id), None)
-    if reached is not None and (current is None or reached.threshold > current.threshold):
-        member.tier_id = reached.id
-        member.tier_since = row.ordered_at
 
 
 def _rate(context: ImportContext, currency: str, at: datetime) -> Decimal:
@@ -379,5 +385,5 @@ def _refund_row(session: Session, context: ImportContext, row: TransactionRow,
     except LoyaltyError as exc:
         errors.add(row.line, "refund", row.order_ref, exc.message)
         return
-    if result.points_reversed or result.refunded_minor:
+    if not result.replayed:
         totals.refunds += 1

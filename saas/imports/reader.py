@@ -145,7 +145,10 @@ def _physical_lines(text: io.TextIOWrapper) -> Iterator[str]:
                 raise ImportFormatError(_encoding_message(line_number, line))
             yield line
     finally:
-        text.detach()
+        # When the caller closed the stream before reading to the end, there is
+        # nothing left to detach.
+        if not text.closed:
+            text.detach()
 
 
 def _encoding_message(line_number: int, line: str) -> str:

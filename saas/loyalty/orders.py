@@ -79,6 +79,8 @@ class RefundResult:
     refunded_minor: int
     points_reversed: int
     balance: int
+    # True when this refund reference was already recorded and nothing changed.
+    replayed: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {"order": self.order_ref, "refunded_minor": self.refunded_minor,
@@ -219,7 +221,7 @@ def refund(session: Session, source: str, order_ref: str, refund_ref: str,
         select(OrderRefund).where(OrderRefund.order_id == row.id, OrderRefund.ref == refund_ref)
     ).one_or_none()
     if existing is not None:
-        return RefundResult(row.ref, existing.amount_minor, 0, member.balance)
+        return RefundResult(row.ref, existing.amount_minor, 0, member.balance, replayed=True)
     if not isinstance(amount_minor, int) or isinstance(amount_minor, bool) or amount_minor <= 0:
         raise InvalidInput(f"invalid refund amount {amount_minor!r}: give minor units, 1 or more",
                            field="amount", value=amount_minor)
@@ -246,7 +248,7 @@ def cancel(session: Session, source: str, order_ref: str,
     row = find_order(session, source, order_ref)
     member = lock_member(session, row.member_id)
     if row.cancelled_at is not None:
-        return RefundResult(row.ref, 0, 0, member.balance)
+        return RefundResult(row.ref, 0, 0, member.balance, replayed=True)
     remaining_minor = row.amount_minor - refunded_minor(session, row.id)
     session.add(OrderRefund(order_id=row.id, ref=f"cancel:{row.id}",
                             amount_minor=remaining_minor, is_cancellation=True, refunded_at=at))

@@ -142,3 +142,55 @@ def test_missing_configuration_names_variable(tmp_path):
                             check=False)
     assert result.returncode != 0
     assert "TESSERA_REGIONS is missing" in result.stderr
+
+
+def test_import_transactions_prints_summary(run, runtime, tmp_path):
+    from loyalty_helpers import add_rule
+
+    run("brands", "create", "cafe", "--name", "Cafe")
+    with runtime.brand_session("cafe") as session:
+        add_rule(session)
+    data = tmp_path / "sales.csv"
+    data.write_text("customer_id,date,amount\n007,2025-03-01,12.00\n007,2025-03-02,oops\n")
+
+    result = run("import", "transactions", "cafe", str(data))
+
+    assert result.exit_code == 0, result.output
+    assert "orders imported:    1" in result.output
+    assert "rows rejected:      1" in result.output
+    assert "error report:" in result.output
+
+
+def test_import_unknown_mapping_field(run, tmp_path):
+    run("brands", "create", "cafe", "--name", "Cafe")
+    data = tmp_path / "sales.csv"
+    data.write_text("a,b\n1,2\n")
+    result = run("import", "transactions", "cafe", str(data), "--mapping", "amout=b")
+    assert result.exit_code != 0
+    assert "amout" in result.output
+
+
+def test_members_show_json(run, runtime, tmp_path):
+    from loyalty_helpers import add_rule
+
+    run("brands", "create", "cafe", "--name", "Cafe")
+    with runtime.brand_session("cafe") as session:
+        add_rule(session)
+    data = tmp_path / "sales.csv"
+    data.write_text("member,date,amount\n0042,2025-03-01,12.00\n")
+    run("import", "transactions", "cafe", str(data))
+
+    shown = json.loads(run("members", "show", "cafe", "0042", "--json").output)
+
+    assert shown["ref"] == "0042"
+    assert shown["balance"] == 12
+    assert shown["lots"] == [{"points": 12, "remaining": 12,
+                              "earned_at": "2025-03-01T00:00:00+00:00", "expires_at": None}]
+    assert shown["entries"][0]["kind"] == "earn"
+
+
+def test_members_show_unknown(run):
+    run("brands", "create", "cafe", "--name", "Cafe")
+    result = run("members", "show", "cafe", "nobody")
+    assert result.exit_code != 0
+    assert "no member with reference 'nobody'" in result.output
