@@ -33,5 +33,10 @@ lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
+# Extract translatable text into translations/messages.pot and update every catalog.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
+	test -z "$$(ls -d translations/*/ 2>/dev/null)" || $(BIN)/pybabel update -i translations/messages.pot -d translations
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts

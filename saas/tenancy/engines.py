@@ -1,9 +1,10 @@
 """A bounded, least-recently-used registry of brand engines.
 
 Each brand database gets its own engine with a small pool. Only ``max_engines`` engines stay
-open; the least recently used one is disposed when another is needed, so a process serving
-many brands holds at most ``max_engines * (BRAND_POOL_SIZE + BRAND_MAX_OVERFLOW)`` brand
-connections at once.
+open; the least recently used one is disposed when another is needed. A connection still in
+use on a disposed engine is closed when it is returned. So a process holds at most
+``max_engines * (BRAND_POOL_SIZE + BRAND_MAX_OVERFLOW)`` brand connections, plus one for each
+session that was still open on an engine when it was evicted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from saas.db import BRAND_MAX_OVERFLOW, BRAND_POOL_SIZE, make_engine
 
@@ -41,13 +42,14 @@ class EngineRegistry:
                 self._engines.move_to_end(url)
                 return engine
             engine = make_engine(url, application_name=self.application_name, brand=True)
+            _close_on_return_after_eviction(engine)
             self._engines[url] = engine
             evicted = []
             while len(self._engines) > self.max_engines:
                 evicted.append(self._engines.popitem(last=False)[1])
         for old in evicted:
             log.debug("disposing brand engine %s", old.url.database)
-            old.dispose()
+            _evict(old)
         return engine
 
     def discard(self, url: str) -> None:
@@ -55,14 +57,28 @@ class EngineRegistry:
         with self._lock:
             engine = self._engines.pop(url, None)
         if engine is not None:
-            engine.dispose()
+            _evict(engine)
 
     def dispose_all(self) -> None:
         with self._lock:
             engines = list(self._engines.values())
             self._engines.clear()
         for engine in engines:
-            engine.dispose()
+            _evict(engine)
 
     def __len__(self) -> int:
         return len(self._engines)
+
+
+def _evict(engine: Engine) -> None:
+    engine.tessera_evicted = True
+    engine.dispose()
+
+
+def _close_on_return_after_eviction(engine: Engine) -> None:
+    # A disposed pool keeps connections that are returned to it until it is garbage
+    # collected; closing them on return keeps the connection count within the bound.
+    @event.listens_for(engine.pool, "checkin")
+    def _close_if_evicted(dbapi_connection, record) -> None:
+        if getattr(engine, "tessera_evicted", False) and dbapi_connection is not None:
+            record.invalidate()

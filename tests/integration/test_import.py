@@ -4,9 +4,9 @@ import csv
 from datetime import UTC, datetime
 
 import pytest
+from loyalty_helpers import add_rule, add_tiers
 from sqlalchemy import func, select
 
-from loyalty_helpers import add_rule, add_tiers
 from saas.imports.columns import ColumnMappingError
 from saas.imports.importer import ImportOptions, import_transactions
 from saas.loyalty.members import get_member, set_member_status
