@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from bench.common import PG_SERVER, bench_runtime, machine  # noqa: E402
-from saas.loyalty.models import EarnRule, Tier  # noqa: E402
-from saas.loyalty.orders import OrderInput, accrue  # noqa: E402
-from saas.tenancy.provisioning import BrandSpec, create_brand  # noqa: E402
+from bench.common import PG_SERVER, bench_runtime, machine
+from saas.loyalty.models import EarnRule, Tier
+from saas.loyalty.orders import OrderInput, accrue
+from saas.tenancy.provisioning import BrandSpec, create_brand
 
 RULES = [
     ("base", 10, {}, [{"type": "points_per_amount", "points": 1, "per": "1.00"}]),

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_runtime, machine  # noqa: E402
-from saas.imports.importer import ImportOptions, import_transactions  # noqa: E402
-from saas.loyalty.models import EarnRule  # noqa: E402
-from saas.tenancy.provisioning import BrandSpec, create_brand  # noqa: E402
+from bench.common import bench_runtime, machine
+from saas.imports.importer import ImportOptions, import_transactions
+from saas.loyalty.models import EarnRule
+from saas.tenancy.provisioning import BrandSpec, create_brand
 
 
 def generate(path: Path, rows: int) -> None:
@@ -31,7 +31,8 @@ def generate(path: Path, rows: int) -> None:
         out.write("customer_id,date,amount\n")
         for _ in range(rows):
             day = 20230101 + rng.randrange(12) * 100 + rng.randrange(28)
-            out.write(f"C{rng.randrange(100_000):06d},{day},{rng.randrange(100, 30000) / 100:.2f}\n")
+            amount = rng.randrange(100, 30000) / 100
+            out.write(f"C{rng.randrange(100_000):06d},{day},{amount:.2f}\n")
 
 
 def child(settings, slug: str, path: str, queue) -> None:
