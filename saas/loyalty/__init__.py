@@ -3,3 +3,7 @@
 Nothing here imports Flask, so the portal, the consoles, the partner API, imports and jobs
 all call the same functions.
 """
+
+# Registers the flush hook that marks the cached configuration stale, in every process
+# that touches loyalty tables.
+from saas.loyalty import config as _config  # noqa: E402, F401

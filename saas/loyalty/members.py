@@ -70,6 +70,17 @@ def lock_member(session: Session, member_id: int) -> Member:
     return session.scalars(query).one()
 
 
+def lock_member_by_ref(session: Session, ref: str) -> Member | None:
+    """Find and lock the member with ``ref`` in one query, following a merge alias."""
+    query = (select(Member).where(Member.ref == ref).with_for_update()
+             .execution_options(populate_existing=True))
+    member = session.scalars(query).one_or_none()
+    if member is not None and member.merged_into_id is not None:
+        target = find_member(session, ref)
+        return lock_member(session, target.id)
+    return member
+
+
 def require_active(member: Member) -> None:
     if member.status != MemberStatus.ACTIVE:
         raise MemberNotActive(

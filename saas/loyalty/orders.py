@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from saas.db import utcnow
 from saas.loyalty import money
+from saas.loyalty.config import BrandConfig, brand_config
 from saas.loyalty.errors import (
     InvalidInput,
     NoExchangeRate,
@@ -22,11 +23,16 @@ from saas.loyalty.errors import (
 from saas.loyalty.evaluator import Evaluation, OrderFacts, evaluate
 from saas.loyalty.expiry import lot_expiry
 from saas.loyalty.ledger import LotSpec, Posting, post
-from saas.loyalty.members import enrol_member, find_member, get_member, lock_member, require_active
+from saas.loyalty.members import (
+    enrol_member,
+    get_member,
+    lock_member,
+    lock_member_by_ref,
+    require_active,
+)
 from saas.loyalty.models import EntryKind, ExchangeRate, LedgerEntry, Member, Order, OrderRefund
 from saas.loyalty.policies import Policies, load_policies
-from saas.loyalty.rulesets import load_rules
-from saas.loyalty.tiers import member_tier, upgrade_tier
+from saas.loyalty.tiers import upgrade_tier
 from saas.tenancy.brands import BrandInfo
 
 # How far in the future an order time may lie, for clocks that are slightly ahead.
@@ -133,12 +139,11 @@ def accrue(session: Session, brand: BrandInfo, order: OrderInput, *, source: str
            rules: list | None = None) -> AccrualResult:
     """Record ``order`` and credit the points its rules give; the caller commits."""
     check_order(order)
-    member = find_member(session, order.member_ref)
+    member = lock_member_by_ref(session, order.member_ref)
     if member is None:
         if not enrol:
             get_member(session, order.member_ref)  # raises NotFound with the reference
         member = enrol_member(session, order.member_ref, joined_at=order.ordered_at)
-    member = lock_member(session, member.id)
     require_active(member)
     _check_new_order(session, source, order.ref)
 
@@ -153,19 +158,21 @@ def accrue(session: Session, brand: BrandInfo, order: OrderInput, *, source: str
     )
     session.add(row)
     session.flush()
-    policies = policies or load_policies(session)
-    evaluation = evaluate_order(session, brand, member, row, rules)
+    config = brand_config(session)
+    policies = policies or config.policies
+    evaluation = evaluate_order(session, brand, member, row, rules, config)
     if evaluation.points:
         credit_order(session, brand, member, row, evaluation, source, policies)
     member.last_activity_at = max(filter(None, [member.last_activity_at, order.ordered_at]))
-    upgrade_tier(session, member, order.ordered_at, policies)
+    upgrade_tier(session, member, order.ordered_at, policies, config)
     return AccrualResult(row.id, row.ref, member.ref, evaluation.points, member.balance,
                          evaluation)
 
 
 def evaluate_order(session: Session, brand: BrandInfo, member: Member, row: Order,
-                   rules: list | None = None) -> Evaluation:
-    tier = member_tier(session, member)
+                   rules: list | None = None, config: BrandConfig | None = None) -> Evaluation:
+    config = config or brand_config(session)
+    tier = config.tier(member.tier_id)
     facts = OrderFacts(
         amount_minor=row.base_amount_minor, currency=brand.base_currency,
         ordered_at=row.ordered_at, channel=row.channel, partner=row.partner,
@@ -174,7 +181,7 @@ def evaluate_order(session: Session, brand: BrandInfo, member: Member, row: Orde
     )
     multiplier = Decimal(tier.multiplier) if tier else Decimal(1)
     tier_name = tier.code if tier else None
-    return evaluate(rules if rules is not None else load_rules(session), facts, brand.timezone,
+    return evaluate(rules if rules is not None else config.rules, facts, brand.timezone,
                     multiplier, tier_name)
 
 

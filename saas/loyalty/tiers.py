@@ -47,19 +47,22 @@ def qualifying_points(session: Session, member_id: int, at: datetime,
 
 
 def upgrade_tier(session: Session, member: Member, at: datetime,
-                 policies: Policies | None = None) -> Tier | None:
+                 policies: Policies | None = None, config=None) -> None:
     """Move the member up at once if the window now reaches a higher tier; never down."""
-    tiers = tiers_by_threshold(session)
-    if not tiers:
-        return None
-    policies = policies or load_policies(session)
+    from saas.loyalty.config import brand_config
+
+    config = config or brand_config(session)
+    if not config.tiers:
+        return
+    current = config.tier(member.tier_id)
+    if current is not None and current.threshold >= config.tiers[-1].threshold:
+        return  # already in the top tier
+    policies = policies or config.policies
     points = qualifying_points(session, member.id, at, policies.tier_window_months)
-    reached = tier_for_points(tiers, points)
-    current = member_tier(session, member)
+    reached = config.tier_for_points(points)
     if reached is not None and (current is None or reached.threshold > current.threshold):
         member.tier_id = reached.id
         member.tier_since = at
-    return member_tier(session, member)
 
 
 def recalculate_tiers(session: Session, at: datetime) -> dict[str, int]:
