@@ -6,4 +6,4 @@ all call the same functions.
 
 # Registers the flush hook that marks the cached configuration stale, in every process
 # that touches loyalty tables.
-from saas.loyalty import config as _config  # noqa: E402, F401
+from saas.loyalty import config as _config  # noqa: F401

@@ -403,3 +403,16 @@ def test_adjustment_posts_entry(shop):
     session.commit()
     assert balance(session, "m1") == 25
     assert outstanding_points(session) == 25
+
+
+def test_rule_change_reaches_next_accrual(shop):
+    from saas.loyalty.models import EarnRule
+
+    brand, session = shop()
+    add_rule(session)
+    first = buy(session, brand, "m1", 1000)
+    rule = session.scalars(select(EarnRule)).one()
+    rule.actions = [{"type": "points_per_amount", "points": 3, "per": "1.00"}]
+    session.commit()
+    second = buy(session, brand, "m1", 1000)
+    assert (first.points, second.points) == (10, 30)
