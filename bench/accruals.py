@@ -1,9 +1,9 @@
 """Accruals per second through the domain function, next to pgbench on the same SQL shape.
 
 Both run against the same brand database on the local PostgreSQL, with the same number of
-concurrent clients: Tessera's ``accrue`` (rules evaluated, order, entry and lot written,
-member row locked, tier checked) and a pgbench script that only locks the member row,
-inserts an entry and updates the balance.
+concurrent clients. Tessera's ``accrue`` evaluates the rules, locks the member row, writes
+the order, entry and lot, and checks the tier. The pgbench script only locks the member
+row, inserts an entry and updates the balance.
 
 Usage: python bench/accruals.py [--clients 4] [--seconds 20] [--members 10000]
 """

@@ -172,7 +172,7 @@ def brands_list(as_json: bool) -> None:
 @brands_group.command("suspend")
 @click.argument("slug")
 def brands_suspend(slug: str) -> None:
-    """Suspend brand SLUG: its hosts answer 503 until it is resumed."""
+    """Suspend brand SLUG: its hosts return 503 until it is resumed."""
     _set_status(slug, BrandStatus.SUSPENDED)
 
 

@@ -1,9 +1,9 @@
 """Write a batch of imported transactions with the ledger's rules, in bulk.
 
 Each row goes through the same evaluator as live accrual and is credited the way
-``saas.loyalty.ledger.post`` credits (debt first, then a new lot with its expiry), but
-orders, entries and lots are inserted with one statement per table per batch, and each
-member row is locked and updated once per batch.
+``saas.loyalty.ledger.post`` credits: debt first, then a new lot with its expiry. Orders,
+entries and lots are inserted with one statement per table per batch, and each member row
+is locked and updated once per batch.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class BatchTotals:
 
 @dataclass
 class ImportContext:
-    """What stays the same for every batch of one import."""
+    """Settings shared by every batch of one import."""
 
     brand: BrandInfo
     source: str
@@ -237,8 +237,8 @@ def _credit_row(context: ImportContext, row: TransactionRow, member: MemberState
 def _upgrade_tier(context: ImportContext, member: MemberState, points: int,
                   at: datetime) -> None:
     """Move the member up as live accrual does after every order, zero-point ones included."""
-    # NOTE: tier progress counts lifetime earnings plus this import; with a rolling
-    # window, points that leave the window during the import are only dropped by the
+    # NOTE: tier progress counts lifetime earnings plus this import. With a rolling
+    # window, points that leave the window during the import are dropped only by the
     # scheduled tier recalculation.
     member.qualifying += points
     reached = tier_for_points(context.tiers, member.qualifying)
@@ -331,7 +331,7 @@ def insert_rows(connection, table, rows: list[dict]) -> None:
 def allocate_ids(connection, table, count: int) -> list[int]:
     """Reserve ``count`` primary keys of ``table``.
 
-    PostgreSQL hands them out from the table's sequence; on SQLite the batch holds the
+    PostgreSQL hands them out from the table's sequence. On SQLite the batch has the
     database's only write lock, so the ids after the current maximum are free.
     """
     if connection.dialect.name == "postgresql":

@@ -3,7 +3,7 @@
 Every accrual needs the rules, tiers and policies; reading and parsing them each time costs
 more than the accrual's own writes. A version stored among the brand's settings changes in
 the same flush as any ORM change to rules, tiers, rewards or settings, so one small read
-tells whether the cached copy is still current.
+shows whether the cached copy is still current.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class BrandConfig:
         return next((tier for tier in self.tiers if tier.id == tier_id), None)
 
     def tier_for_points(self, points: int) -> TierInfo | None:
-        """The highest tier whose threshold ``points`` reaches; a value on it qualifies."""
+        """Return the highest tier that ``points`` reach. A value on a threshold qualifies."""
         reached = None
         for tier in self.tiers:
             if points >= tier.threshold:

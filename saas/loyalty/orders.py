@@ -53,7 +53,7 @@ class OrderInput:
     items: tuple[dict, ...] = field(default_factory=tuple)
 
     def canonical(self) -> dict[str, Any]:
-        """The request as compared for idempotency: same meaning, same dictionary."""
+        """Return the request as idempotency compares it: same meaning, same dictionary."""
         return {
             "ref": self.ref, "member": self.member_ref, "amount_minor": self.amount_minor,
             "currency": self.currency.upper(), "ordered_at": self.ordered_at.isoformat(),

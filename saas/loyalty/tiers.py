@@ -17,7 +17,7 @@ def tiers_by_threshold(session: Session) -> list[Tier]:
 
 
 def tier_for_points(tiers: list[Tier], points: int) -> Tier | None:
-    """The highest tier whose threshold ``points`` reaches; a value on a threshold qualifies."""
+    """Return the highest tier that ``points`` reach. A value on a threshold qualifies."""
     reached = None
     for tier in tiers:
         if points >= tier.threshold:

@@ -2,7 +2,7 @@
 
 Each brand database gets its own engine with a small pool. Only ``max_engines`` engines stay
 open; the least recently used one is disposed when another is needed. A connection still in
-use on a disposed engine is closed when it is returned. So a process holds at most
+use on a disposed engine is closed when it is returned. So a process keeps at most
 ``max_engines * (BRAND_POOL_SIZE + BRAND_MAX_OVERFLOW)`` brand connections, plus one for each
 session that was still open on an engine when it was evicted.
 """
@@ -76,8 +76,8 @@ def _evict(engine: Engine) -> None:
 
 
 def _close_on_return_after_eviction(engine: Engine) -> None:
-    # A disposed pool keeps connections that are returned to it until it is garbage
-    # collected; closing them on return keeps the connection count within the bound.
+    # A disposed pool keeps returned connections open until it is garbage collected.
+    # Closing them on return keeps the connection count within the bound.
     @event.listens_for(engine.pool, "checkin")
     def _close_if_evicted(dbapi_connection, record) -> None:
         if getattr(engine, "tessera_evicted", False) and dbapi_connection is not None:
