@@ -30,12 +30,14 @@ def purge_old_jobs(ctx: JobContext) -> dict:
 
 @job("points.expire", queue="default", every=3600)
 def expire_points_job(ctx: JobContext) -> dict:
-    """Expire lots past their date, hourly so points leave close to their local end of day."""
+    """Expire lots and vouchers past their date, hourly so points leave near the day's end."""
     from saas.loyalty.expiry import expire_points
     from saas.loyalty.policies import load_policies
+    from saas.loyalty.rewards import expire_vouchers
 
-    expired = expire_points(ctx.session, utcnow(), load_policies(ctx.session).expiry)
-    return {"expired_points": expired}
+    now = utcnow()
+    expired = expire_points(ctx.session, now, load_policies(ctx.session).expiry)
+    return {"expired_points": expired, "expired_vouchers": expire_vouchers(ctx.session, now)}
 
 
 @job("tiers.recalculate", queue="default", every=24 * 3600)

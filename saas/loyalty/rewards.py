@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from saas.db import utcnow
@@ -171,6 +171,16 @@ def use_voucher(session: Session, code: str, *, used_by: str,
     member = session.get(Member, redemption.member_id)
     reward = session.get(Reward, redemption.reward_id) if redemption.reward_id else None
     return _result(redemption, member, reward)
+
+
+def expire_vouchers(session: Session, at: datetime) -> int:
+    """Mark issued vouchers past their date as expired; their points stay spent."""
+    result = session.execute(
+        update(Redemption)
+        .where(Redemption.status == RedemptionStatus.ISSUED, Redemption.expires_at < at)
+        .values(status=RedemptionStatus.EXPIRED)
+    )
+    return result.rowcount
 
 
 def redemptions_of(session: Session, member: Member, reward: Reward) -> int:

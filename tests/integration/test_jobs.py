@@ -147,3 +147,34 @@ def test_status_endpoint_json_and_fragment(runtime, make_brand, client):
 def test_status_endpoint_unknown_job_is_404(make_brand, client):
     make_brand("alpha")
     assert client.get("/t/alpha/jobs/nope").status_code == 404
+
+
+def test_periodic_jobs_registered():
+    from saas.jobs.registry import periodic_jobs
+
+    names = {spec.name for spec in periodic_jobs()}
+    assert {"points.expire", "tiers.recalculate", "idempotency.purge", "jobs.purge"} <= names
+
+
+def test_expire_job_runs_for_brand(runtime, make_brand):
+    make_brand("alpha")
+    job_id = enqueue(runtime, "alpha", "points.expire")
+    backend(runtime).join()
+    with runtime.brand_session("alpha") as session:
+        view = job_status(session, job_id)
+    assert view.status == "finished"
+    assert view.result == {"expired_points": 0, "expired_vouchers": 0}
+
+
+def test_scheduler_queues_each_brand_once_per_interval(runtime, make_brand):
+    from saas.jobs.registry import periodic_jobs
+    from saas.jobs.schedule import Scheduler
+
+    make_brand("alpha")
+    make_brand("beta")
+    scheduler = Scheduler(runtime)
+    first = scheduler.tick(now=1_000_000.0)
+    again = scheduler.tick(now=1_000_001.0)
+    backend(runtime).join()
+    assert len(first) == 2 * len(periodic_jobs())
+    assert again == []

@@ -416,3 +416,23 @@ def test_rule_change_reaches_next_accrual(shop):
     session.commit()
     second = buy(session, brand, "m1", 1000)
     assert (first.points, second.points) == (10, 30)
+
+
+def test_voucher_expires_and_cannot_be_used(shop):
+    from saas.loyalty.rewards import expire_vouchers
+
+    brand, session = shop()
+    add_rule(session)
+    add_reward(session, cost=100, valid_days=30)
+    buy(session, brand, "m1", 10000)
+    voucher = redeem_reward(session, "m1", "coffee", source="portal", at=T0).voucher_code
+    session.commit()
+
+    early = expire_vouchers(session, T0 + timedelta(days=29))
+    late = expire_vouchers(session, T0 + timedelta(days=31))
+    session.commit()
+
+    assert (early, late) == (0, 1)
+    with pytest.raises(VoucherNotUsable, match="already expired"):
+        use_voucher(session, voucher, used_by="till", at=T0 + timedelta(days=31))
+    assert balance(session, "m1") == 0
