@@ -23,3 +23,11 @@ def bump(ctx: JobContext, by: int = 1) -> dict:
 def fail(ctx: JobContext) -> None:
     put_setting(ctx.session, "test.label", "half-written")
     raise RuntimeError("this job always fails")
+
+
+@job("test.member_balance", retries=0)
+def member_balance(ctx: JobContext, member_id: int = 1) -> dict:
+    """Return the balance of the brand's member with this primary key."""
+    from saas.loyalty.models import Member
+
+    return {"balance": ctx.session.get(Member, member_id).balance}

@@ -112,21 +112,34 @@ def test_failed_job_rolls_back_and_retries(runtime, make_brand):
     assert label == ""
 
 
-def test_job_loads_each_brand_from_its_own_database(runtime, make_brand):
-    from saas.tenancy.settings import put_setting
+def test_member_one_read_per_brand(runtime, make_brand):
+    from saas.loyalty.corrections import adjust_points
+    from saas.loyalty.members import enrol_member
+    from saas.loyalty.models import Member
 
-    make_brand("alpha")
-    make_brand("beta")
-    for slug, value in (("alpha", 10), ("beta", 99)):
+    for slug, points in (("alpha", 10), ("beta", 99)):
+        brand = make_brand(slug)
         with runtime.brand_session(slug) as session:
-            put_setting(session, "test.counter", value)
+            enrol_member(session, "same-person")
+            adjust_points(session, brand, "same-person", points, reason="test")
             session.commit()
+            assert session.get(Member, 1).balance == points
 
+    alpha_job = enqueue(runtime, "alpha", "test.member_balance", member_id=1)
+    beta_job = enqueue(runtime, "beta", "test.member_balance", member_id=1)
+    backend(runtime).join()
     seen = []
     for slug in ("alpha", "beta"):
         with runtime.brand_session(slug) as session:
-            seen.append(get_setting(session, "test.counter"))
+            seen.append(session.get(Member, 1).balance)
+    with runtime.brand_session("alpha") as session:
+        alpha_result = job_status(session, alpha_job).result
+    with runtime.brand_session("beta") as session:
+        beta_result = job_status(session, beta_job).result
+
     assert seen == [10, 99]
+    assert alpha_result == {"balance": 10}
+    assert beta_result == {"balance": 99}
 
 
 def test_status_endpoint_json_and_fragment(runtime, make_brand, client):
