@@ -13,7 +13,7 @@ from saas.i18n.locale import select_locale
 from saas.logging import configure_logging
 from saas.portal import views as portal
 from saas.runtime import Runtime
-from saas.web import errors, health, jobs, security, sessions, templating, tenant
+from saas.web import errors, health, jobs, security, sessions, templating, tenant, themes
 
 ROOT = Path(__file__).resolve().parent.parent
 THEMES = ROOT / "themes"
@@ -74,6 +74,7 @@ def init_request_pipeline(app: Flask) -> None:
     tenant.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    themes.init_app(app)
 
 
 def init_blueprints(app: Flask) -> None:

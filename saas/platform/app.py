@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, current_app
 
 from saas.app import THEMES, init_settings
 from saas.extensions import babel
 from saas.runtime import Runtime
-from saas.web import errors, health, security, templating
+from saas.web import errors, health, security, templating, themes
+from saas.web.themes import render
 
 bp = Blueprint("platform_home", __name__)
 
@@ -26,6 +27,7 @@ def create_platform_app(runtime: Runtime) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    themes.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(bp)
     return app
@@ -36,4 +38,4 @@ def index():
     """List the brands in development only; production shows nothing private."""
     runtime: Runtime = current_app.extensions["tessera"]
     brands = None if runtime.settings.is_production else runtime.directory.all()
-    return render_template("platform/index.html", brands=brands)
+    return render("platform/index.html", brands=brands)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
+
+from saas.web.themes import render
 
 
 def init_app(app: Flask) -> None:
@@ -14,4 +16,4 @@ def render_error(error: HTTPException):
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return {"title": error.name, "status": error.code, "detail": error.description}, error.code
     template = f"errors/{error.code}.html" if error.code in (404, 503) else "errors/generic.html"
-    return render_template(template, error=error), error.code
+    return render(template, error=error), error.code

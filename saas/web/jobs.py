@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort
 
 from saas.extensions import htmx
 from saas.jobs.status import job_status
 from saas.web.tenant import brand_db
+from saas.web.themes import render
 
 bp = Blueprint("jobs", __name__)
 
@@ -20,7 +21,7 @@ def status(job_id: str):
     if view is None:
         abort(404)
     if htmx:
-        return render_template("jobs/progress.html", job=view)
+        return render("jobs/progress.html", job=view)
     return view.as_json()
 
 
@@ -29,4 +30,4 @@ def progress(job_id: str):
     view = job_status(brand_db(), job_id)
     if view is None:
         abort(404)
-    return render_template("jobs/progress.html", job=view)
+    return render("jobs/progress.html", job=view)
