@@ -2,6 +2,7 @@
 
 from saas.db import BrandModel
 from saas.jobs import models as _jobs  # noqa: F401
+from saas.loyalty import claims as _claims  # noqa: F401
 from saas.loyalty import models as _loyalty  # noqa: F401
 from saas.tenancy import settings as _settings  # noqa: F401
 

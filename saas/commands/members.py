@@ -54,6 +54,28 @@ def members_show(slug: str, ref: str, as_json: bool) -> None:
                    f"  {entry['source']}  {entry['reason'] or ''}")
 
 
+@members_group.command("claim-code")
+@click.argument("slug")
+@click.argument("ref")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 90),
+              help="Days the code stays valid.")
+def members_claim_code(slug: str, ref: str, days: int) -> None:
+    """Issue a one-time code that lets the customer link member REF to a sign-in."""
+    from datetime import timedelta
+
+    from saas.loyalty.claims import issue_claim_code
+
+    runtime = current_app.extensions["tessera"]
+    try:
+        with runtime.brand_session(slug) as session:
+            issued = issue_claim_code(session, ref, issued_by="cli", ttl=timedelta(days=days))
+            session.commit()
+    except (LoyaltyError, BrandNotFound) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"claim code for {issued.member_ref}: {issued.code} "
+               f"(valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC, shown once)")
+
+
 def member_summary(session, ref: str) -> dict:
     member = get_member(session, ref)
     tier = member_tier(session, member)

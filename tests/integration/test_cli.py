@@ -196,3 +196,19 @@ def test_members_show_unknown(run):
     result = run("members", "show", "cafe", "nobody")
     assert result.exit_code != 0
     assert "no member with reference 'nobody'" in result.output
+
+
+def test_members_claim_code(run, runtime):
+    from saas.loyalty.claims import redeem_claim_code
+    from saas.loyalty.members import enrol_member
+
+    run("brands", "create", "cafe", "--name", "Cafe")
+    with runtime.brand_session("cafe") as session:
+        enrol_member(session, "0042")
+        session.commit()
+    result = run("members", "claim-code", "cafe", "0042")
+    code = result.output.split(": ")[1].split()[0]
+    with runtime.brand_session("cafe") as session:
+        member = redeem_claim_code(session, "0042", code)
+    assert result.exit_code == 0, result.output
+    assert member.ref == "0042"
