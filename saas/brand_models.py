@@ -4,6 +4,8 @@ from saas.db import BrandModel
 from saas.jobs import models as _jobs  # noqa: F401
 from saas.loyalty import claims as _claims  # noqa: F401
 from saas.loyalty import models as _loyalty  # noqa: F401
+from saas.notifications import outbox as _outbox  # noqa: F401
+from saas.portal import accounts as _accounts  # noqa: F401
 from saas.tenancy import settings as _settings  # noqa: F401
 
 __all__ = ["BrandModel"]

@@ -75,3 +75,13 @@ def import_transactions_job(ctx: JobContext, path: str, mapping: dict | None = N
         error_report_path=reports / f"{ctx.job_id}-errors.csv", progress=report,
     )
     return summary.as_json()
+
+
+@job("outbox.relay", queue="default", every=60)
+def relay_outbox_job(ctx: JobContext) -> dict:
+    """Send the brand's pending emails by SMTP, or to the log without TESSERA_SMTP_URL."""
+    from saas.notifications.outbox import log_sender, relay_outbox, smtp_sender
+
+    settings = ctx.runtime.settings
+    sender = smtp_sender(settings.smtp_url) if settings.smtp_url else log_sender
+    return relay_outbox(ctx.session, sender, f"no-reply@{settings.base_domain}")

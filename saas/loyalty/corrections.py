@@ -76,7 +76,9 @@ def merge_members(session: Session, keep_ref: str, merge_ref: str, *, source: st
         _move_debt(session, keep, gone, -moved, source, at)
     gone.merged_into_id = keep.id
     gone.status = MemberStatus.CLOSED
-    keep.last_activity_at = max(filter(None, [keep.last_activity_at, gone.last_activity_at]))
+    keep.last_activity_at = max(
+        filter(None, [keep.last_activity_at, gone.last_activity_at]), default=None
+    )
     return MergeResult(keep.ref, gone.ref, moved, keep.balance)
 
 

@@ -436,3 +436,13 @@ def test_voucher_expires_and_cannot_be_used(shop):
     with pytest.raises(VoucherNotUsable, match="already expired"):
         use_voucher(session, voucher, used_by="till", at=T0 + timedelta(days=31))
     assert balance(session, "m1") == 0
+
+
+def test_merge_of_members_without_activity(shop):
+    brand, session = shop()
+    enrol_member(session, "keep")
+    enrol_member(session, "dupe")
+    result = merge_members(session, "keep", "dupe")
+    session.commit()
+    assert result.points_moved == 0
+    assert get_member(session, "dupe").ref == "keep"

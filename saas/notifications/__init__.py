@@ -1,0 +1,1 @@
+"""Outgoing messages: an outbox written with the change, relayed after commit."""

@@ -1,0 +1,1 @@
+"""Authentication building blocks: password hashing and sign-in throttling."""
