@@ -1,20 +1,169 @@
-"""Portal pages."""
+"""Portal pages: joining, signing in, the member's balance and member card."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from urllib.parse import urlsplit
 
+import segno
+from flask import Blueprint, Response, current_app, g, redirect, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from saas.db import utcnow
+from saas.loyalty.errors import InvalidInput, LoyaltyError
+from saas.loyalty.ledger import available_points
+from saas.loyalty.models import Member, Reward
+from saas.loyalty.tiers import member_tier, qualifying_points, tiers_by_threshold
+from saas.portal.accounts import (
+    SignInFailed,
+    SignInThrottled,
+    authenticate,
+    claim_member,
+    sign_up,
+    verify_email,
+)
+from saas.portal.session import current_account, member_required, sign_in_session, sign_out_session
+from saas.security.throttle import SignInThrottle
 from saas.tenancy.manifests import validate_theme_tokens
 from saas.tenancy.settings import get_setting
-from saas.web.tenant import brand_db
+from saas.web.tenant import brand_cache, brand_db
 from saas.web.themes import render
 
 bp = Blueprint("portal", __name__)
 
 
+def _secret() -> str:
+    return current_app.extensions["tessera.settings"].secret_key
+
+
+def _throttle() -> SignInThrottle:
+    return SignInThrottle(brand_cache(), "member")
+
+
+def _safe_next(target: str | None) -> str:
+    """Follow ``next`` (a path inside this brand) only; anything else goes home."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target \
+            or urlsplit(target).netloc:
+        return url_for("portal.home")
+    return request.script_root + target
+
+
 @bp.get("/")
 def home():
-    return render("portal/home.html")
+    account = current_account()
+    if account is None:
+        return render("portal/welcome.html")
+    session = brand_db()
+    member = session.get(Member, account.member_id)
+    return render("portal/home.html", member=member, **_progress(session, member))
+
+
+def _progress(session, member: Member) -> dict:
+    now = utcnow()
+    tier = member_tier(session, member)
+    tiers = tiers_by_threshold(session)
+    higher = [t for t in tiers if tier is None or t.threshold > tier.threshold]
+    next_tier = higher[0] if higher else None
+    window = get_setting(session, "tiers.window_months")
+    earned = qualifying_points(session, member.id, now, window)
+    percent = 100
+    if next_tier is not None:
+        percent = min(100, round(100 * earned / max(1, next_tier.threshold)))
+    available = available_points(session, member, now)
+    next_reward = session.scalars(
+        select(Reward).where(Reward.active.is_(True), Reward.cost_points > available)
+        .order_by(Reward.cost_points).limit(1)).first()
+    return {"tier": tier, "next_tier": next_tier, "earned": earned, "percent": percent,
+            "available": available, "next_reward": next_reward}
+
+
+@bp.get("/card")
+@member_required
+def card():
+    member = brand_db().get(Member, current_account().member_id)
+    qr = segno.make(member.ref, error="m").png_data_uri(scale=8)
+    return render("portal/card.html", member=member, qr=qr)
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join():
+    if request.method == "GET":
+        return render("portal/join.html", error=None, email="")
+    email = request.form.get("email", "")
+    try:
+        sign_up(brand_db(), g.brand, _secret(), email, request.form.get("password", ""),
+                url_for("portal.verify", _external=True), locale=g.brand.default_locale)
+    except InvalidInput as exc:
+        brand_db().rollback()
+        return render("portal/join.html", error=_join_error(exc), email=email), 422
+    brand_db().commit()
+    return render("portal/check_email.html", email=email)
+
+
+def _join_error(exc: InvalidInput) -> str:
+    if exc.field == "email":
+        return _("Enter a valid email address, such as name@example.com.")
+    return _("Choose a password of at least 10 characters that is not a common one.")
+
+
+@bp.get("/verify")
+def verify():
+    try:
+        verify_email(brand_db(), g.brand, _secret(), request.args.get("token", ""))
+    except InvalidInput:
+        brand_db().rollback()
+        return render("portal/message.html",
+                      message=_("This confirmation link is invalid or has expired.")), 400
+    brand_db().commit()
+    return render("portal/message.html", message=_("Your email address is confirmed."),
+                  link=url_for("portal.sign_in"), link_text=_("Sign in"))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    if request.method == "GET":
+        return render("portal/sign_in.html", error=None, email="")
+    email = request.form.get("email", "")
+    try:
+        account = authenticate(brand_db(), _throttle(), email, request.form.get("password", ""),
+                               request.remote_addr or "unknown")
+    except SignInThrottled as exc:
+        brand_db().rollback()
+        message = _("Too many failed attempts. Try again in %(seconds)s seconds.",
+                    seconds=exc.details["retry_after"])
+        response = Response(render("portal/sign_in.html", error=message, email=email), 429)
+        response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
+    except SignInFailed:
+        brand_db().rollback()
+        return render("portal/sign_in.html", email=email,
+                      error=_("The email address or the password is wrong.")), 401
+    brand_db().commit()
+    sign_in_session(account)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.post("/sign-out")
+def sign_out():
+    sign_out_session()
+    return redirect(url_for("portal.home"))
+
+
+@bp.route("/claim", methods=["GET", "POST"])
+@member_required
+def claim():
+    if request.method == "GET":
+        return render("portal/claim.html", error=None)
+    try:
+        claim_member(brand_db(), current_account(), request.form.get("member", "").strip(),
+                     request.form.get("code", ""))
+    except LoyaltyError:
+        brand_db().rollback()
+        return render("portal/claim.html",
+                      error=_("The membership number or the code is wrong, or the code has "
+                              "expired. Ask the shop for a new code.")), 422
+    brand_db().commit()
+    return redirect(url_for("portal.home"))
 
 
 @bp.get("/theme.css")

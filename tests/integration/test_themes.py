@@ -19,7 +19,7 @@ def override(runtime):
 def test_brand_override_wins_over_base(make_brand, client, override):
     make_brand("alpha")
     make_brand("beta")
-    override("alpha", "portal/home.html", '{% extends "layout.html" %}{% block main %}<h1>Alpha special</h1>{% endblock %}')
+    override("alpha", "portal/welcome.html", '{% extends "layout.html" %}{% block main %}<h1>Alpha special</h1>{% endblock %}')
 
     alpha = client.get("/t/alpha/")
     beta = client.get("/t/beta/")
@@ -31,7 +31,7 @@ def test_brand_override_wins_over_base(make_brand, client, override):
 
 def test_override_extends_base_layout(make_brand, client, override):
     make_brand("alpha", name="Alpha Shop")
-    override("alpha", "portal/home.html", '{% extends "layout.html" %}{% block main %}x{% endblock %}')
+    override("alpha", "portal/welcome.html", '{% extends "layout.html" %}{% block main %}x{% endblock %}')
     assert b'class="brand-name">Alpha Shop<' in client.get("/t/alpha/").data
 
 
@@ -48,7 +48,7 @@ def test_override_extends_base_layout(make_brand, client, override):
 ])
 def test_template_cannot_reach_secret(runtime, make_brand, client, override, probe):
     make_brand("alpha")
-    override("alpha", "portal/home.html", probe)
+    override("alpha", "portal/welcome.html", probe)
     response = client.get("/t/alpha/")
     assert runtime.settings.secret_key.encode() not in response.data
     assert b"postgresql" not in response.data

@@ -1,0 +1,101 @@
+"""A customer joins, confirms the email, earns points and shows the member card."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from loyalty_helpers import add_reward, add_rule, buy
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from saas.loyalty.claims import issue_claim_code
+from saas.loyalty.members import enrol_member
+from saas.loyalty.models import Member
+from saas.notifications.outbox import OutboxEmail
+from saas.portal.accounts import MemberAccount
+from saas.tenancy.settings import put_setting
+
+PASSWORD = "violet-harbour-42"
+
+
+def join(page, live_server, slug, email):
+    page.goto(f"{live_server}/t/{slug}/join")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
+    page.get_by_role("button", name="Join").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+
+
+def confirm_and_sign_in(runtime, page, live_server, slug, email):
+    with runtime.brand_session(slug) as session:
+        body = session.scalars(select(OutboxEmail.body_text)
+                               .where(OutboxEmail.to_address == email)).first()
+    token = re.search(r"token=(\S+)", body).group(1)
+    page.goto(f"{live_server}/t/{slug}/verify?token={token}")
+    expect(page.get_by_role("status")).to_contain_text("confirmed")
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_join_earn_and_show_card(runtime, make_brand, live_server, page, screenshot):
+    brand = make_brand("records", name="Records")
+    with runtime.brand_session("records") as session:
+        add_rule(session)
+        add_reward(session, cost=500)
+
+    join(page, live_server, "records", "ana@example.com")
+    confirm_and_sign_in(runtime, page, live_server, "records", "ana@example.com")
+    expect(page.locator("#balance")).to_contain_text("0")
+
+    with runtime.brand_session("records") as session:
+        account = session.scalars(select(MemberAccount)).one()
+        ref = session.get(Member, account.member_id).ref
+        buy(session, brand, ref, 12345, at=datetime.now(UTC) - timedelta(hours=1))
+    page.reload()
+    expect(page.locator("#balance")).to_contain_text("123")
+    screenshot("portal-home")
+
+    page.get_by_role("link", name="Member card").click()
+    expect(page.get_by_role("img", name=f"QR code of membership number {ref}")).to_be_visible()
+    screenshot("member-card")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_second_brand_has_own_colours(runtime, make_brand, live_server, page):
+    make_brand("records", name="Records")
+    make_brand("cafe", name="Cafe")
+    with runtime.brand_session("cafe") as session:
+        put_setting(session, "theme.tokens", {"color_primary": "#7c2d12"})
+        session.commit()
+
+    colours = {}
+    for slug in ("records", "cafe"):
+        page.goto(f"{live_server}/t/{slug}/")
+        header = page.locator(".site-header")
+        colours[slug] = header.evaluate("element => getComputedStyle(element).backgroundColor")
+    assert colours["cafe"] == "rgb(124, 45, 18)"
+    assert colours["records"] == "rgb(29, 78, 216)"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_claim_imported_member(runtime, make_brand, live_server, page, screenshot):
+    brand = make_brand("records", name="Records")
+    with runtime.brand_session("records") as session:
+        add_rule(session)
+        enrol_member(session, "00042")
+        buy(session, brand, "00042", 70000, at=datetime.now(UTC) - timedelta(days=3))
+        code = issue_claim_code(session, "00042", issued_by="test").code
+        session.commit()
+
+    join(page, live_server, "records", "ana@example.com")
+    confirm_and_sign_in(runtime, page, live_server, "records", "ana@example.com")
+    page.get_by_role("link", name="Link an existing membership").click()
+    page.get_by_label("Membership number").fill("00042")
+    page.get_by_label("Claim code").fill(code)
+    page.get_by_role("button", name="Link membership").click()
+
+    expect(page.locator("#balance")).to_contain_text("700")
+    screenshot("claimed-member")

@@ -1,0 +1,133 @@
+"""Portal sign-up, sign-in, balance and member card through HTTP, on both databases."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from loyalty_helpers import add_reward, add_rule, add_tiers, buy
+from sqlalchemy import select
+from werkzeug.test import Client
+
+from saas.loyalty.claims import issue_claim_code
+from saas.loyalty.members import enrol_member
+from saas.notifications.outbox import OutboxEmail
+
+PASSWORD = "violet-harbour-42"
+
+
+def csrf(client, path):
+    page = client.get(path)
+    return re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+
+
+def post(client, path, **form):
+    return client.post(path, data={"csrf_token": csrf(client, path), **form})
+
+
+@pytest.fixture
+def shop(runtime, make_brand, wsgi_app):
+    brand = make_brand("shop", name="Shop")
+    with runtime.brand_session("shop") as session:
+        add_rule(session)
+        add_reward(session, cost=500)
+        add_tiers(session, ("bronze", 0, "1"), ("silver", 1000, "1"))
+    return brand, Client(wsgi_app)
+
+
+def join_and_verify(runtime, client, email="ana@example.com"):
+    post(client, "/t/shop/join", email=email, password=PASSWORD)
+    with runtime.brand_session("shop") as session:
+        body = session.scalars(select(OutboxEmail.body_text)).first()
+    link = re.search(r"(http://\S+)", body).group(1)
+    return client.get(link.replace("http://localhost", ""))
+
+
+def test_join_verify_and_sign_in(runtime, shop):
+    _brand, client = shop
+    verified = join_and_verify(runtime, client)
+    signed_in = post(client, "/t/shop/sign-in", email="ana@example.com", password=PASSWORD)
+    home = client.get("/t/shop/")
+
+    assert b"confirmed" in verified.data
+    assert signed_in.status_code == 302
+    assert b"Your points" in home.data
+
+
+def test_form_without_csrf_rejected(shop):
+    _brand, client = shop
+    response = client.post("/t/shop/join", data={"email": "a@example.com", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_wrong_password_is_401(runtime, shop):
+    _brand, client = shop
+    join_and_verify(runtime, client)
+    response = post(client, "/t/shop/sign-in", email="ana@example.com", password="nope-nope-nope")
+    assert response.status_code == 401
+    assert b"wrong" in response.data
+
+
+def test_home_shows_balance_and_progress(runtime, shop):
+    brand, client = shop
+    join_and_verify(runtime, client)
+    post(client, "/t/shop/sign-in", email="ana@example.com", password=PASSWORD)
+    with runtime.brand_session("shop") as session:
+        from saas.loyalty.models import Member
+        from saas.portal.accounts import MemberAccount
+
+        account = session.scalars(select(MemberAccount)).one()
+        ref = session.get(Member, account.member_id).ref
+        buy(session, brand, ref, 25000, at=datetime.now(UTC) - timedelta(days=1))
+
+    home = client.get("/t/shop/").data
+    assert b"<strong>250</strong>" in home
+    assert b'value="25"' in home
+    assert b"Next reward: coffee at 500 points" in home
+
+
+def test_member_card_has_qr(runtime, shop):
+    _brand, client = shop
+    join_and_verify(runtime, client)
+    post(client, "/t/shop/sign-in", email="ana@example.com", password=PASSWORD)
+    card = client.get("/t/shop/card")
+    assert card.status_code == 200
+    assert b'src="data:image/png;base64,' in card.data
+
+
+def test_pages_need_sign_in(shop):
+    _brand, client = shop
+    response = client.get("/t/shop/card")
+    assert response.status_code == 302
+    assert "/t/shop/sign-in?next=/card" in response.headers["Location"]
+
+
+def test_sign_in_next_stays_on_site(runtime, shop):
+    _brand, client = shop
+    join_and_verify(runtime, client)
+    token = csrf(client, "/t/shop/sign-in")
+    response = client.post("/t/shop/sign-in?next=//evil.example/x",
+                           data={"csrf_token": token, "email": "ana@example.com", "password": PASSWORD})
+    assert response.headers["Location"] == "/t/shop/"
+
+
+def test_session_of_one_brand_not_valid_on_other(runtime, make_brand, shop):
+    _brand, client = shop
+    make_brand("other")
+    join_and_verify(runtime, client)
+    post(client, "/t/shop/sign-in", email="ana@example.com", password=PASSWORD)
+    assert b"Your points" in client.get("/t/shop/").data
+    assert b"Your points" not in client.get("/t/other/").data
+
+
+def test_claim_links_imported_member(runtime, shop):
+    brand, client = shop
+    with runtime.brand_session("shop") as session:
+        enrol_member(session, "00042")
+        buy(session, brand, "00042", 70000)
+        code = issue_claim_code(session, "00042", issued_by="test").code
+        session.commit()
+    join_and_verify(runtime, client)
+    post(client, "/t/shop/sign-in", email="ana@example.com", password=PASSWORD)
+    claimed = post(client, "/t/shop/claim", member="00042", code=code)
+    assert claimed.status_code == 302
+    assert b"<strong>700</strong>" in client.get("/t/shop/").data
