@@ -149,5 +149,10 @@ def print_urls(runtime, host: str, port: int) -> None:
     click.echo(f"platform start page:  {base}/")
     for brand in runtime.directory.all():
         click.echo(f"portal of {brand.name}:  {base}/t/{brand.slug}/")
-    click.echo(f"job status (JSON):    {base}/t/{MUSIC_STORE}/jobs/<job id>")
-    click.echo(f"member look-up:       tessera members show {MUSIC_STORE} 00001")
+    click.echo("")
+    click.echo("portal sign-in: open a brand's portal, choose Join, and confirm the address with")
+    click.echo("the link that the log prints (emails go to the log without TESSERA_SMTP_URL).")
+    click.echo("To take over an imported CDNOW customer, get a claim code and use")
+    click.echo("'Link an existing membership' on the portal:")
+    click.echo(f"  .venv/bin/tessera members claim-code {MUSIC_STORE} 00001")
+    click.echo(f"member look-up:       .venv/bin/tessera members show {MUSIC_STORE} 00001")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, get_flashed_messages, url_for
-from flask_babel import gettext, ngettext
+from flask_babel import format_datetime, format_decimal, gettext, ngettext
 from flask_wtf.csrf import generate_csrf
 from jinja2 import ChoiceLoader, FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
@@ -65,7 +65,8 @@ class ThemeEnvironments:
         environment.install_gettext_callables(gettext, ngettext, newstyle=True)
         environment.globals.update(
             url_for=url_for, get_flashed_messages=get_flashed_messages, csp_nonce=csp_nonce,
-            csrf_token=generate_csrf,
+            csrf_token=generate_csrf, format_datetime=format_datetime,
+            format_number=format_decimal,
             current_locale=current_locale, text_direction=text_direction,
         )
         return environment

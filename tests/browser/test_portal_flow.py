@@ -53,14 +53,22 @@ def test_join_earn_and_show_card(runtime, make_brand, live_server, page, screens
     with runtime.brand_session("records") as session:
         account = session.scalars(select(MemberAccount)).one()
         ref = session.get(Member, account.member_id).ref
-        buy(session, brand, ref, 12345, at=datetime.now(UTC) - timedelta(hours=1))
+        buy(session, brand, ref, 61234, at=datetime.now(UTC) - timedelta(hours=1))
     page.reload()
-    expect(page.locator("#balance")).to_contain_text("123")
+    expect(page.locator("#balance")).to_contain_text("612")
     screenshot("portal-home")
 
-    page.get_by_role("link", name="Member card").click()
+    page.get_by_role("link", name="Member card").first.click()
     expect(page.get_by_role("img", name=f"QR code of membership number {ref}")).to_be_visible()
     screenshot("member-card")
+
+    page.get_by_role("link", name="Rewards").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Redeem").click()
+    expect(page.get_by_role("status")).to_contain_text("Your voucher is ready")
+    page.get_by_role("link", name="Show my vouchers").click()
+    expect(page.get_by_role("img", name=re.compile("QR code of voucher"))).to_be_visible()
+    screenshot("vouchers")
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

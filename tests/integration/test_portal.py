@@ -131,3 +131,59 @@ def test_claim_links_imported_member(runtime, shop):
     claimed = post(client, "/t/shop/claim", member="00042", code=code)
     assert claimed.status_code == 302
     assert b"<strong>700</strong>" in client.get("/t/shop/").data
+
+
+def signed_in_member(runtime, client, brand, amount_minor):
+    """Join, sign in, and give the new member ``amount_minor`` of purchases."""
+    join_and_verify(runtime, client)
+    post(client, "/t/shop/sign-in", email="ana@example.com", password=PASSWORD)
+    with runtime.brand_session("shop") as session:
+        from saas.loyalty.models import Member
+        from saas.portal.accounts import MemberAccount
+
+        account = session.scalars(select(MemberAccount)).one()
+        ref = session.get(Member, account.member_id).ref
+        if amount_minor:
+            buy(session, brand, ref, amount_minor, at=datetime.now(UTC) - timedelta(days=1))
+    return ref
+
+
+def test_redeem_issues_voucher_once(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 120000)
+    token = csrf(client, "/t/shop/rewards")
+    form = {"csrf_token": token, "request_key": "form-1"}
+    first = client.post("/t/shop/rewards/coffee/redeem", data=form, headers={"HX-Request": "true"})
+    second = client.post("/t/shop/rewards/coffee/redeem", data=form, headers={"HX-Request": "true"})
+    vouchers = client.get("/t/shop/vouchers")
+    from saas.loyalty.models import Redemption
+
+    with runtime.brand_session("shop") as session:
+        count = len(session.scalars(select(Redemption)).all())
+    assert b"Your voucher is ready" in first.data
+    assert second.data == first.data
+    assert count == 1
+    assert b'alt="QR code of voucher' in vouchers.data
+
+
+def test_redeem_without_points_explains(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 1000)
+    token = csrf(client, "/t/shop/rewards")
+    response = client.post("/t/shop/rewards/coffee/redeem",
+                           data={"csrf_token": token, "request_key": "k"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 409
+    assert b"do not have enough points" in response.data
+
+
+def test_history_lists_and_filters(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 120000)
+    everything = client.get("/t/shop/history")
+    redeemed = client.get("/t/shop/history?kind=redeem")
+    invalid = client.get("/t/shop/history?kind=nonsense")
+    assert b"Earned" in everything.data
+    assert b"1,200" in everything.data
+    assert b"Nothing here yet" in redeemed.data
+    assert invalid.status_code == 400
