@@ -143,3 +143,55 @@ def claim_member(session: Session, account: MemberAccount, member_ref: str, code
     if claimed.email is None:
         claimed.email = account.email
     return claimed.ref
+
+
+RESET_MAX_AGE = 3600
+
+
+def request_password_reset(session: Session, brand: BrandInfo, secret_key: str, email: str,
+                           reset_url: str) -> None:
+    """Queue a reset link if the address has an account; say nothing either way."""
+    try:
+        clean = normalise_email(email)
+    except InvalidInput:
+        return
+    account = session.scalars(select(MemberAccount).where(MemberAccount.email == clean)).first()
+    if account is None:
+        return
+    token = _reset_serializer(secret_key, brand, account).dumps(account.id)
+    queue_email(session, clean, f"{brand.name}: reset your password",
+                f"Open this link within an hour to choose a new password:\n"
+                f"{reset_url}?token={token}\n\nIf you did not ask for this, ignore this email.")
+
+
+def reset_password(session: Session, brand: BrandInfo, secret_key: str, token: str,
+                   password: str) -> MemberAccount:
+    """Set a new password from a reset link; the link stops working once it is used."""
+    try:
+        account_id = URLSafeTimedSerializer(secret_key).loads_unsafe(token)[1]
+    except BadSignature:
+        account_id = None
+    account = session.get(MemberAccount, account_id) if isinstance(account_id, int) else None
+    if account is None:
+        raise InvalidInput("this reset link is invalid", field="token")
+    try:
+        _reset_serializer(secret_key, brand, account).loads(token, max_age=RESET_MAX_AGE)
+    except SignatureExpired:
+        raise InvalidInput("this reset link has expired; ask for a new one",
+                           field="token") from None
+    except BadSignature:
+        raise InvalidInput("this reset link is invalid or was already used",
+                           field="token") from None
+    try:
+        check_new_password(password, email=account.email)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="password") from None
+    account.password_hash = hash_password(password)
+    account.verified_at = account.verified_at or utcnow()  # the link proved the address
+    return account
+
+
+def _reset_serializer(secret_key: str, brand: BrandInfo,
+                      account: MemberAccount) -> URLSafeTimedSerializer:
+    # The current password hash is part of the salt, so a used link no longer verifies.
+    return _serializer(secret_key, brand, f"reset|{account.password_hash}")

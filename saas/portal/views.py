@@ -19,6 +19,8 @@ from saas.portal.accounts import (
     SignInThrottled,
     authenticate,
     claim_member,
+    request_password_reset,
+    reset_password,
     sign_up,
     verify_email,
 )
@@ -141,6 +143,37 @@ def sign_in():
     brand_db().commit()
     sign_in_session(account)
     return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    if request.method == "GET":
+        return render("portal/forgot.html")
+    request_password_reset(brand_db(), g.brand, _secret(), request.form.get("email", ""),
+                           url_for("portal.reset", _external=True))
+    brand_db().commit()
+    return render("portal/message.html",
+                  message=_("If this address has an account, we sent it a link to choose a "
+                            "new password. The link works for one hour."))
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def reset():
+    token = request.values.get("token", "")
+    if request.method == "GET":
+        return render("portal/reset.html", token=token, error=None)
+    try:
+        reset_password(brand_db(), g.brand, _secret(), token, request.form.get("password", ""))
+    except InvalidInput as exc:
+        brand_db().rollback()
+        error = (_("Choose a password of at least 10 characters that is not a common one.")
+                 if exc.field == "password"
+                 else _("This reset link is invalid, expired or already used. Ask for a new one."))
+        return render("portal/reset.html", token=token, error=error), 422
+    brand_db().commit()
+    sign_out_session()
+    return render("portal/message.html", message=_("Your password is changed."),
+                  link=url_for("portal.sign_in"), link_text=_("Sign in"))
 
 
 @bp.post("/sign-out")

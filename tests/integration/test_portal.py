@@ -187,3 +187,37 @@ def test_history_lists_and_filters(runtime, shop):
     assert b"1,200" in everything.data
     assert b"Nothing here yet" in redeemed.data
     assert invalid.status_code == 400
+
+
+def reset_link(runtime):
+    with runtime.brand_session("shop") as session:
+        body = session.scalars(select(OutboxEmail.body_text)
+                               .where(OutboxEmail.subject.like("%reset%"))).first()
+    return re.search(r"(http://\S+)", body).group(1).replace("http://localhost", "")
+
+
+def test_password_reset_works_once(runtime, shop):
+    _brand, client = shop
+    join_and_verify(runtime, client)
+    post(client, "/t/shop/forgot-password", email="ana@example.com")
+    link = reset_link(runtime)
+    token = link.split("token=")[1]
+
+    first = post(client, link, token=token, password="brand-new-secret-7")
+    again = post(client, link, token=token, password="another-secret-88")
+    old = post(client, "/t/shop/sign-in", email="ana@example.com", password=PASSWORD)
+    new = post(client, "/t/shop/sign-in", email="ana@example.com", password="brand-new-secret-7")
+
+    assert b"password is changed" in first.data
+    assert again.status_code == 422
+    assert old.status_code == 401
+    assert new.status_code == 302
+
+
+def test_forgot_password_reveals_nothing(runtime, shop):
+    _brand, client = shop
+    response = post(client, "/t/shop/forgot-password", email="nobody@example.com")
+    with runtime.brand_session("shop") as session:
+        queued = session.scalars(select(OutboxEmail)).all()
+    assert b"If this address has an account" in response.data
+    assert queued == []
