@@ -1,11 +1,13 @@
-"""Portal pages: joining, signing in, the member's balance and member card."""
+"""Portal pages: joining, signing in, the balance, member card, claim and profile."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 import segno
-from flask import Blueprint, Response, current_app, g, redirect, request, url_for
+from babel import Locale
+from flask import Blueprint, Response, abort, current_app, g, redirect, request, url_for
+from flask import session as flask_session
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -24,6 +26,7 @@ from saas.portal.accounts import (
     sign_up,
     verify_email,
 )
+from saas.portal.preferences import Purpose, current_consents, update_preferences
 from saas.portal.session import current_account, member_required, sign_in_session, sign_out_session
 from saas.security.throttle import SignInThrottle
 from saas.tenancy.manifests import validate_theme_tokens
@@ -174,6 +177,28 @@ def reset():
     sign_out_session()
     return render("portal/message.html", message=_("Your password is changed."),
                   link=url_for("portal.sign_in"), link_text=_("Sign in"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@member_required
+def profile():
+    session = brand_db()
+    member = session.get(Member, current_account().member_id)
+    if request.method == "POST":
+        consents = {str(purpose): request.form.get(str(purpose)) == "on" for purpose in Purpose}
+        try:
+            update_preferences(session, g.brand, member, request.form.get("locale", ""),
+                               consents, source="portal")
+        except InvalidInput:
+            session.rollback()
+            abort(400)
+        session.commit()
+        flask_session["locale"] = member.locale
+        return redirect(url_for("portal.profile", saved=1))
+    languages = [(code, Locale.parse(code).get_display_name(code)) for code in g.brand.locales]
+    return render("portal/profile.html", member=member, languages=languages,
+                  consents=current_consents(session, member.id),
+                  saved=request.args.get("saved") == "1")
 
 
 @bp.post("/sign-out")

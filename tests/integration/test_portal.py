@@ -221,3 +221,35 @@ def test_forgot_password_reveals_nothing(runtime, shop):
         queued = session.scalars(select(OutboxEmail)).all()
     assert b"If this address has an account" in response.data
     assert queued == []
+
+
+def test_profile_saves_language_and_consents(runtime, make_brand, wsgi_app):
+    make_brand("bilingual", locale="en", locales=["en", "de"])
+    client = Client(wsgi_app)
+    client.post("/t/bilingual/join", data={"csrf_token": csrf(client, "/t/bilingual/join"),
+                                            "email": "ana@example.com", "password": PASSWORD})
+    with runtime.brand_session("bilingual") as session:
+        body = session.scalars(select(OutboxEmail.body_text)).first()
+    client.get(re.search(r"(http://\S+)", body).group(1).replace("http://localhost", ""))
+    client.post("/t/bilingual/sign-in", data={"csrf_token": csrf(client, "/t/bilingual/sign-in"),
+                                               "email": "ana@example.com", "password": PASSWORD})
+
+    saved = client.post("/t/bilingual/profile", data={
+        "csrf_token": csrf(client, "/t/bilingual/profile"), "locale": "de",
+        "points_reminders": "on"})
+    page = client.get("/t/bilingual/profile")
+    from saas.portal.preferences import ConsentEvent
+
+    with runtime.brand_session("bilingual") as session:
+        events = session.scalars(select(ConsentEvent)).all()
+    assert saved.status_code == 302
+    assert b'<html lang="de"' in page.data
+    assert b'<option value="de" selected>Deutsch</option>' in page.data
+    assert [(e.purpose, e.granted) for e in events] == [("points_reminders", True)]
+
+
+def test_profile_rejects_unoffered_locale(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 0)
+    response = post(client, "/t/shop/profile", locale="xx")
+    assert response.status_code == 400
