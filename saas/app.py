@@ -11,6 +11,7 @@ from saas.config import Settings, load_settings
 from saas.extensions import babel, csrf, htmx
 from saas.i18n.locale import select_locale
 from saas.logging import configure_logging
+from saas.portal import pwa as portal_pwa
 from saas.portal import rewards as portal_rewards
 from saas.portal import views as portal
 from saas.runtime import Runtime
@@ -83,3 +84,4 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(portal_rewards.bp)
+    app.register_blueprint(portal_pwa.bp)

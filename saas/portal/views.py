@@ -57,7 +57,7 @@ def _safe_next(target: str | None) -> str:
 def home():
     account = current_account()
     if account is None:
-        return render("portal/welcome.html")
+        return render("portal/welcome.html", signed_out=True)
     session = brand_db()
     member = session.get(Member, account.member_id)
     return render("portal/home.html", member=member, **_progress(session, member))

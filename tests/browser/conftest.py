@@ -40,6 +40,16 @@ def live_server(wsgi_app):
 
 
 @pytest.fixture
+def stoppable_server(wsgi_app):
+    """Like live_server, but the test can stop the server to try offline behaviour."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
 def screenshot(page, request):
     def save(name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
