@@ -89,10 +89,16 @@ def sign_up(session: Session, brand: BrandInfo, secret_key: str, email: str, pas
                             password_hash=hash_password(password))
     session.add(account)
     session.flush()
-    token = _serializer(secret_key, brand, "verify").dumps(account.id)
-    queue_email(session, email, f"{brand.name}: confirm your email address",
-                f"Open this link to confirm your address:\n{verify_url}?token={token}\n")
+    send_verification(session, brand, secret_key, account, verify_url)
     return SignUpResult(account.id)
+
+
+def send_verification(session: Session, brand: BrandInfo, secret_key: str,
+                      account: MemberAccount, verify_url: str) -> None:
+    """Queue an email with a link that confirms the account's address; the caller commits."""
+    token = _serializer(secret_key, brand, "verify").dumps(account.id)
+    queue_email(session, account.email, f"{brand.name}: confirm your email address",
+                f"Open this link to confirm your address:\n{verify_url}?token={token}\n")
 
 
 def verify_email(session: Session, brand: BrandInfo, secret_key: str, token: str,

@@ -23,6 +23,7 @@ from saas.portal.accounts import (
     claim_member,
     request_password_reset,
     reset_password,
+    send_verification,
     sign_up,
     verify_email,
 )
@@ -143,6 +144,12 @@ def sign_in():
         brand_db().rollback()
         return render("portal/sign_in.html", email=email,
                       error=_("The email address or the password is wrong.")), 401
+    if account.verified_at is None:
+        send_verification(brand_db(), g.brand, _secret(), account,
+                          url_for("portal.verify", _external=True))
+        brand_db().commit()
+        return render("portal/message.html", message=_(
+            "Confirm your email address first: we sent you a new link.")), 403
     brand_db().commit()
     sign_in_session(account)
     return redirect(_safe_next(request.args.get("next")))

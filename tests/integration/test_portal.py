@@ -253,3 +253,15 @@ def test_profile_rejects_unoffered_locale(runtime, shop):
     signed_in_member(runtime, client, brand, 0)
     response = post(client, "/t/shop/profile", locale="xx")
     assert response.status_code == 400
+
+
+def test_unconfirmed_address_cannot_sign_in(runtime, shop):
+    _brand, client = shop
+    post(client, "/t/shop/join", email="ana@example.com", password=PASSWORD)
+    response = post(client, "/t/shop/sign-in", email="ana@example.com", password=PASSWORD)
+    with runtime.brand_session("shop") as session:
+        links = session.scalars(select(OutboxEmail).where(OutboxEmail.subject.like("%confirm%"))).all()
+    assert response.status_code == 403
+    assert b"Confirm your email address first" in response.data
+    assert len(links) == 2
+    assert b"Your points" not in client.get("/t/shop/").data
