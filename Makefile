@@ -9,6 +9,8 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test install lint lock translations clean
 
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -18,10 +20,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+demo: $(STAMP) $(CATALOGS)
 	$(BIN)/tessera demo
 
-test: $(STAMP)
+test: $(STAMP) $(CATALOGS)
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 

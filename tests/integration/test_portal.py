@@ -265,3 +265,15 @@ def test_unconfirmed_address_cannot_sign_in(runtime, shop):
     assert b"Confirm your email address first" in response.data
     assert len(links) == 2
     assert b"Your points" not in client.get("/t/shop/").data
+
+
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("de_DE", "Willkommen bei Café"),
+    ("es", "Te damos la bienvenida a Café"),
+    ("ja_JP", "Café へようこそ"),
+])
+def test_portal_speaks_brand_locale(make_brand, wsgi_app, locale, expected):
+    make_brand("cafe", name="Café", locale=locale)
+    page = Client(wsgi_app).get("/t/cafe/")
+    assert expected in page.get_data(as_text=True)
+    assert f'lang="{locale.replace("_", "-")}"' in page.get_data(as_text=True)
