@@ -7,6 +7,7 @@ from saas.loyalty import models as _loyalty  # noqa: F401
 from saas.notifications import outbox as _outbox  # noqa: F401
 from saas.portal import accounts as _accounts  # noqa: F401
 from saas.portal import preferences as _preferences  # noqa: F401
+from saas.security import audit as _audit  # noqa: F401
 from saas.tenancy import settings as _settings  # noqa: F401
 
 __all__ = ["BrandModel"]

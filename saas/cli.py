@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import secrets
 import sys
@@ -35,6 +36,38 @@ def cli() -> None:
     """Tessera, the multi-tenant loyalty platform."""
 
 
+@cli.group("audit")
+def audit_group() -> None:
+    """Check the hash-chained audit trails."""
+
+
+@audit_group.command("verify")
+@click.argument("slug", required=False)
+@click.option("--platform", "platform", is_flag=True, help="Check the platform's trail.")
+def audit_verify(slug: str | None, platform: bool) -> None:
+    """Recompute the audit chain of brand SLUG (or --platform); exit 1 at the first break."""
+    from saas.runtime import BrandNotFound
+    from saas.security.audit import verify_chain
+
+    if platform == bool(slug):
+        raise click.UsageError("give either a brand SLUG or --platform")
+    try:
+        if platform:
+            with runtime().platform_session() as session:
+                report = verify_chain(session, platform=True)
+        else:
+            with runtime().brand_session(slug) as session:
+                report = verify_chain(session)
+    except BrandNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    if report.ok:
+        click.echo(f"audit chain intact: {report.entries} entries")
+        return
+    where = f"at entry {report.first_broken_id}" if report.first_broken_id else "at its end"
+    click.echo(f"audit chain broken {where}: {report.reason}", err=True)
+    sys.exit(1)
+
+
 def _add_command_groups() -> None:
     from saas.commands.demo import demo_command
     from saas.commands.imports import import_group
@@ -54,6 +87,11 @@ def main() -> None:
 
 def runtime() -> Runtime:
     return current_app.extensions["tessera"]
+
+
+def cli_actor() -> str:
+    """Name the person at the terminal in the audit trail."""
+    return f"cli:{getpass.getuser()}"
 
 
 @cli.command("init", with_appcontext=False)
@@ -116,7 +154,7 @@ def brands_create(slug, name, domains, region, locale, locales, currency, timezo
         currency=currency, timezone=timezone,
     )
     try:
-        brand = create_brand(runtime(), spec)
+        brand = create_brand(runtime(), spec, actor=cli_actor())
     except BrandValidationError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created brand {brand.slug} in region {brand.home_region}")
@@ -134,7 +172,7 @@ def brands_apply(manifest_file: Path) -> None:
     from saas.tenancy.manifests import ManifestError, load_manifest
 
     try:
-        report = apply_manifest(runtime(), load_manifest(manifest_file))
+        report = apply_manifest(runtime(), load_manifest(manifest_file), actor=cli_actor())
     except ManifestError as exc:
         raise click.ClickException(str(exc)) from None
     if report.created:
@@ -185,7 +223,7 @@ def brands_resume(slug: str) -> None:
 
 def _set_status(slug: str, status: BrandStatus) -> None:
     try:
-        set_brand_status(runtime(), slug, status)
+        set_brand_status(runtime(), slug, status, actor=cli_actor())
     except BrandValidationError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"brand {slug} is {status}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from saas.loyalty.members import get_member
 from saas.loyalty.models import LedgerEntry, Lot
 from saas.loyalty.tiers import member_tier
 from saas.runtime import BrandNotFound
+from saas.security import audit
 
 SHOWN_ENTRIES = 10
 
@@ -69,6 +71,9 @@ def members_claim_code(slug: str, ref: str, days: int) -> None:
     try:
         with runtime.brand_session(slug) as session:
             issued = issue_claim_code(session, ref, issued_by="cli", ttl=timedelta(days=days))
+            audit.record(session, actor=f"cli:{getpass.getuser()}", action="member.claim_code",
+                         target=f"member:{issued.member_ref}",
+                         after={"expires_at": issued.expires_at.isoformat()})
             session.commit()
     except (LoyaltyError, BrandNotFound) as exc:
         raise click.ClickException(str(exc)) from None

@@ -92,3 +92,7 @@ class Delegation(PlatformModel):
 
     user: Mapped[User] = relationship(back_populates="delegations")
     brand: Mapped[Brand] = relationship()
+
+
+# The platform's audit trail lives in the platform database with these tables.
+from saas.security import audit as _audit  # noqa: E402, F401

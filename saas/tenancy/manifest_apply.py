@@ -22,6 +22,7 @@ from saas.loyalty.models import EarnRule, Member, Reward, Tier
 from saas.loyalty.rules import RuleSpec
 from saas.platform.models import Brand, BrandDomain
 from saas.runtime import Runtime
+from saas.security import audit
 from saas.tenancy.manifests import Manifest, ManifestError, RewardSpec, TierSpec
 from saas.tenancy.provisioning import BrandSpec, create_brand, validate_spec
 from saas.tenancy.settings import get_setting, put_setting
@@ -42,14 +43,14 @@ class ApplyReport:
     changes: list[str] = field(default_factory=list)
 
 
-def apply_manifest(runtime: Runtime, manifest: Manifest) -> ApplyReport:
+def apply_manifest(runtime: Runtime, manifest: Manifest, *, actor: str = "system") -> ApplyReport:
     """Create or update the manifest's brand so that it matches the manifest.
 
     Raises ManifestError before writing anything when the manifest does not fit this
     deployment or the existing brand, and rolls the brand database back on any error.
     """
     try:
-        report = _apply(runtime, manifest)
+        report = _apply(runtime, manifest, actor)
     except ManifestError as exc:
         if exc.source or not manifest.source:
             raise
@@ -59,11 +60,11 @@ def apply_manifest(runtime: Runtime, manifest: Manifest) -> ApplyReport:
     return report
 
 
-def _apply(runtime: Runtime, manifest: Manifest) -> ApplyReport:
+def _apply(runtime: Runtime, manifest: Manifest, actor: str) -> ApplyReport:
     spec = _check_deployment(runtime, manifest)
     if not _brand_exists(runtime, spec.slug):
-        return _create(runtime, manifest, spec)
-    return _update(runtime, manifest, spec)
+        return _create(runtime, manifest, spec, actor)
+    return _update(runtime, manifest, spec, actor)
 
 
 def _check_deployment(runtime: Runtime, manifest: Manifest) -> BrandSpec:
@@ -89,27 +90,31 @@ def _brand_exists(runtime: Runtime, slug: str) -> bool:
         return session.scalar(select(Brand.id).where(Brand.slug == slug)) is not None
 
 
-def _create(runtime: Runtime, manifest: Manifest, spec: BrandSpec) -> ApplyReport:
+def _create(runtime: Runtime, manifest: Manifest, spec: BrandSpec, actor: str) -> ApplyReport:
     # NOTE: the brand is committed before its catalogue. If writing the catalogue fails, the
     # brand stays without one until the corrected manifest is applied again.
     try:
-        create_brand(runtime, spec)
+        create_brand(runtime, spec, actor=actor)
     except BrandValidationError as exc:
         raise _manifest_error(exc) from None
     with runtime.brand_session(spec.slug) as session:
         changes = _sync_brand_database(session, manifest)
+        _audit(session, actor, spec.slug, changes)
         session.commit()
     return ApplyReport(spec.slug, created=True, changes=changes)
 
 
-def _update(runtime: Runtime, manifest: Manifest, spec: BrandSpec) -> ApplyReport:
+def _update(runtime: Runtime, manifest: Manifest, spec: BrandSpec, actor: str) -> ApplyReport:
     # The brand session opens first because opening it reads the platform database, which
     # on SQLite would wait for the write lock that the platform session below holds.
     with runtime.brand_session(spec.slug) as brand_db, runtime.platform_session() as platform_db:
-        changes = _update_brand_row(platform_db, spec)
-        changes += _sync_brand_database(brand_db, manifest)
+        platform_changes = _update_brand_row(platform_db, spec)
+        changes = platform_changes + _sync_brand_database(brand_db, manifest)
         if not changes:
             return ApplyReport(spec.slug)
+        _audit(brand_db, actor, spec.slug, changes)
+        if platform_changes:
+            _audit(platform_db, actor, spec.slug, platform_changes, platform=True)
         # Flushing first surfaces a domain taken in the meantime before the brand commits.
         # NOTE: the two databases cannot share a transaction, so a platform commit that fails
         # after the brand commit leaves the brand database ahead until the next apply.
@@ -118,6 +123,12 @@ def _update(runtime: Runtime, manifest: Manifest, spec: BrandSpec) -> ApplyRepor
         platform_db.commit()
     runtime.directory.forget()
     return ApplyReport(spec.slug, changes=changes)
+
+
+def _audit(session: Session, actor: str, slug: str, changes: list[str], *,
+           platform: bool = False) -> None:
+    audit.record(session, actor=actor, action="manifest.apply", target=f"brand:{slug}",
+                 after={"changes": changes}, platform=platform)
 
 
 # --- Platform database -------------------------------------------------------------------

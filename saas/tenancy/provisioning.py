@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from saas.db import make_engine, normalise_url
 from saas.platform.models import Brand, BrandDomain, BrandStatus
 from saas.runtime import Runtime
+from saas.security import audit
 from saas.tenancy import migrations
 from saas.tenancy.brands import BrandInfo
 from saas.tenancy.validation import (
@@ -72,7 +73,7 @@ def validate_spec(runtime: Runtime, spec: BrandSpec) -> BrandSpec:
     )
 
 
-def create_brand(runtime: Runtime, spec: BrandSpec) -> BrandInfo:
+def create_brand(runtime: Runtime, spec: BrandSpec, *, actor: str = "system") -> BrandInfo:
     """Validate ``spec``, provision the brand's database and record the brand.
 
     The platform row is committed only after the database exists, and the database is
@@ -94,6 +95,11 @@ def create_brand(runtime: Runtime, spec: BrandSpec) -> BrandInfo:
         )
         session.add(brand)
         session.flush()
+        audit.record(session, actor=actor, action="brand.create", target=f"brand:{spec.slug}",
+                     after={"name": spec.name, "region": spec.region, "domains": spec.domains,
+                            "locale": spec.locale, "locales": spec.locales,
+                            "currency": spec.currency, "timezone": spec.timezone},
+                     platform=True)
         url = runtime.settings.brand_database_url(spec.region, spec.slug)
         create_brand_database(runtime, spec.region, url)
         try:
@@ -106,11 +112,15 @@ def create_brand(runtime: Runtime, spec: BrandSpec) -> BrandInfo:
     return runtime.brand(spec.slug)
 
 
-def set_brand_status(runtime: Runtime, slug: str, status: BrandStatus) -> None:
+def set_brand_status(runtime: Runtime, slug: str, status: BrandStatus, *,
+                     actor: str = "system") -> None:
     with runtime.platform_session() as session:
         brand = session.scalars(select(Brand).where(Brand.slug == slug)).one_or_none()
         if brand is None:
             raise BrandValidationError("slug", f"no brand with slug {slug!r}")
+        audit.record(session, actor=actor, action="brand.status", target=f"brand:{slug}",
+                     before={"status": str(brand.status)}, after={"status": str(status)},
+                     platform=True)
         brand.status = status
         session.commit()
     runtime.directory.forget()
