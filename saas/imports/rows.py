@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from saas.imports.columns import ColumnMap
 from saas.imports.fingerprints import Occurrences
@@ -17,9 +17,8 @@ from saas.imports.values import (
 )
 from saas.loyalty.errors import InvalidInput
 from saas.loyalty.members import check_ref
+from saas.loyalty.orders import MAX_CLOCK_SKEW
 from saas.tenancy.brands import BrandInfo
-
-MAX_CLOCK_SKEW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)

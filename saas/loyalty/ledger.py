@@ -21,7 +21,7 @@ from saas.loyalty.models import EntryKind, LedgerEntry, Lot, LotAllocation, Memb
 
 @dataclass(frozen=True)
 class Posting:
-    """What an entry records; ``points`` is signed."""
+    """The content of one ledger entry; ``points`` is signed."""
 
     kind: EntryKind
     points: int
@@ -36,7 +36,7 @@ class Posting:
 
 @dataclass
 class LotSpec:
-    """Where credited points go: a new lot with these times, or back to earlier lots."""
+    """The destination of credited points: a new lot with these times, or earlier lots."""
 
     earned_at: datetime | None = None
     expires_at: datetime | None = None
@@ -157,6 +157,6 @@ def _debit(session: Session, member: Member, entry: LedgerEntry, points: int,
 
 
 def outstanding_points(session: Session) -> int:
-    """The brand's liability in points: the sum of every member's balance."""
+    """Return the brand's liability in points: the sum of every member's balance."""
     total = session.scalar(select(func.coalesce(func.sum(Member.balance), 0)))
     return int(total)

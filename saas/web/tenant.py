@@ -1,4 +1,4 @@
-"""Resolve every brand-app request to exactly one brand, or answer 404 or 503."""
+"""Resolve every brand-app request to exactly one brand, or return 404 or 503."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from saas.web.hosts import brand_slug_from_subdomain, host_name, is_platform_hos
 
 log = logging.getLogger(__name__)
 
-# Paths every host answers without a brand.
+# Endpoints that every host serves without a brand.
 BRANDLESS_ENDPOINTS = frozenset({"health.healthz", "health.readyz"})
 
 
@@ -60,7 +60,7 @@ def find_brand() -> BrandInfo | None:
 
 
 def brand_db() -> Session:
-    """The request's session on its brand's database, opened on first use."""
+    """Return the request's session on its brand's database, opened on first use."""
     session = g.get("brand_db")
     if session is None:
         session = runtime().open_brand_session(g.brand)
