@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class JobContext:
-    """What a job function receives: its brand, a session on that brand, and progress."""
+    """The argument of every job function: its brand, a session on that brand, and progress."""
 
     runtime: Runtime
     brand: BrandInfo

@@ -25,7 +25,7 @@ RETRY_INTERVALS = [10, 60, 300]
 
 
 class JobQueueUnavailable(RuntimeError):
-    """The job was recorded but could not be queued; its status says so."""
+    """The job was recorded but could not be queued, and its status records the failure."""
 
 
 def enqueue(runtime: Runtime, brand_slug: str | None, name: str, **params: Any) -> str:

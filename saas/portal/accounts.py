@@ -156,7 +156,7 @@ RESET_MAX_AGE = 3600
 
 def request_password_reset(session: Session, brand: BrandInfo, secret_key: str, email: str,
                            reset_url: str) -> None:
-    """Queue a reset link if the address has an account; say nothing either way."""
+    """Queue a reset link if the address has an account, and reveal nothing either way."""
     try:
         clean = normalise_email(email)
     except InvalidInput:

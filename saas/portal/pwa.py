@@ -79,7 +79,7 @@ def manifest():
 
 @bp.get("/icon.svg")
 def icon():
-    """A square icon with the brand's initial on its primary colour."""
+    """Serve a square icon with the brand's initial on its primary colour."""
     tokens = _tokens()
     initial = (g.brand.name.strip()[:1] or "T").upper()
     escaped = initial.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -19,7 +19,7 @@ _hasher = PasswordHasher()  # Argon2id with the library's current recommended pa
 
 
 class WeakPassword(ValueError):
-    """The new password breaks a rule; the message says which."""
+    """The new password breaks a rule, which the message names."""
 
 
 def check_new_password(password: str, *, email: str | None = None) -> str:

@@ -17,7 +17,7 @@ DIRECTORY_TTL = 5.0
 
 @dataclass(frozen=True)
 class BrandInfo:
-    """What a request or job needs to know of a brand; safe to share between threads."""
+    """The brand facts a request or job needs, safe to share between threads."""
 
     id: int
     slug: str

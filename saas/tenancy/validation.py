@@ -15,7 +15,7 @@ PLATFORM_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 class BrandValidationError(ValueError):
-    """A brand field is invalid; ``field`` names it and the message says what is allowed."""
+    """A brand field is invalid: ``field`` names it and the message states what is allowed."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)

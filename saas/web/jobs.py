@@ -11,8 +11,8 @@ from saas.web.themes import render
 
 bp = Blueprint("jobs", __name__)
 
-# NOTE: job ids are random UUIDs looked up only in the request's brand database; the
-# console roles that may read them are enforced once console sign-in exists.
+# NOTE: no role check yet. Job ids are random UUIDs looked up only in the request's brand
+# database, and the console roles that may read them need console sign-in first.
 
 
 @bp.get("/jobs/<job_id>")

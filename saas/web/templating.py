@@ -1,4 +1,4 @@
-"""What every template may see: the request's brand and a few formatting helpers, no config."""
+"""Template helpers: the request's brand and formatting functions, never the config."""
 
 from __future__ import annotations
 
