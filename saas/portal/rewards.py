@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 import segno
-from flask import Blueprint, abort, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from saas.db import utcnow
@@ -103,6 +104,23 @@ def history():
     entries = session.scalars(query.order_by(LedgerEntry.id.desc())
                               .offset((page - 1) * HISTORY_PAGE_SIZE)
                               .limit(HISTORY_PAGE_SIZE + 1)).all()
-    return render("portal/history.html", entries=entries[:HISTORY_PAGE_SIZE], page=page,
-                  kind=kind, has_more=len(entries) > HISTORY_PAGE_SIZE,
-                  kinds=[str(k) for k in EntryKind], brand_timezone=g.brand.timezone)
+    page_entries = entries[:HISTORY_PAGE_SIZE]
+    status = ngettext("%(num)s entry on page %(page)s", "%(num)s entries on page %(page)s",
+                      len(page_entries), page=page)
+    context = {"entries": page_entries, "page": page, "kind": kind, "status": status,
+               "has_more": len(entries) > HISTORY_PAGE_SIZE, "kind_labels": _kind_labels()}
+    if htmx and not htmx.history_restore_request:
+        response = Response(render("portal/_history_results.html", partial=True, **context))
+    else:
+        response = Response(render("portal/history.html", partial=False,
+                                   kinds=[str(k) for k in EntryKind], **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+def _kind_labels() -> dict[str, str]:
+    return {
+        EntryKind.EARN: _("Earned"), EntryKind.REDEEM: _("Redeemed"),
+        EntryKind.EXPIRE: _("Expired"), EntryKind.ADJUST: _("Adjusted"),
+        EntryKind.REVERSE: _("Reversed"), EntryKind.TRANSFER: _("Transferred"),
+    }

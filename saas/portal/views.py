@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from saas.db import utcnow
+from saas.extensions import htmx
 from saas.loyalty.errors import InvalidInput, LoyaltyError
 from saas.loyalty.ledger import available_points
 from saas.loyalty.models import Member, Reward
@@ -192,20 +193,44 @@ def profile():
     session = brand_db()
     member = session.get(Member, current_account().member_id)
     if request.method == "POST":
-        consents = {str(purpose): request.form.get(str(purpose)) == "on" for purpose in Purpose}
-        try:
-            update_preferences(session, g.brand, member, request.form.get("locale", ""),
-                               consents, source="portal")
-        except InvalidInput:
-            session.rollback()
-            abort(400)
-        session.commit()
-        flask_session["locale"] = member.locale
-        return redirect(url_for("portal.profile", saved=1))
+        return _save_profile(session, member)
+    response = Response(render("portal/profile.html", partial=False,
+                               **_profile_context(session, member,
+                                                  saved=request.args.get("saved") == "1")))
+    response.vary.add("HX-Request")
+    return response
+
+
+def _save_profile(session, member: Member):
+    """Store the form and return the saved form to HTMX, or a redirect to a plain post.
+
+    A new language changes every text of the page, so HTMX then reloads the whole page.
+    """
+    previous_locale = member.locale
+    consents = {str(purpose): request.form.get(str(purpose)) == "on" for purpose in Purpose}
+    try:
+        update_preferences(session, g.brand, member, request.form.get("locale", ""),
+                           consents, source="portal")
+    except InvalidInput:
+        session.rollback()
+        abort(400)
+    session.commit()
+    flask_session["locale"] = member.locale
+    saved_url = url_for("portal.profile", saved=1)
+    if not htmx:
+        return redirect(saved_url)
+    if member.locale != previous_locale:
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = saved_url
+        return response
+    return render("portal/_profile_form.html", partial=True,
+                  **_profile_context(session, member, saved=True))
+
+
+def _profile_context(session, member: Member, *, saved: bool) -> dict:
     languages = [(code, Locale.parse(code).get_display_name(code)) for code in g.brand.locales]
-    return render("portal/profile.html", member=member, languages=languages,
-                  consents=current_consents(session, member.id),
-                  saved=request.args.get("saved") == "1")
+    return {"member": member, "languages": languages, "saved": saved,
+            "consents": current_consents(session, member.id)}
 
 
 @bp.post("/sign-out")

@@ -189,6 +189,63 @@ def test_history_lists_and_filters(runtime, shop):
     assert invalid.status_code == 400
 
 
+HTMX = {"HX-Request": "true"}
+
+
+def test_history_htmx_returns_fragment(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 120000)
+    response = client.get("/t/shop/history?kind=earn", headers=HTMX)
+    assert response.status_code == 200
+    assert b"<html" not in response.data
+    assert b'<div id="history-results">' in response.data
+    assert b"1,200" in response.data
+    assert b'hx-swap-oob="innerHTML">1 entry on page 1<' in response.data
+
+
+def test_history_without_htmx_is_full_page(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 120000)
+    response = client.get("/t/shop/history?kind=earn")
+    assert response.status_code == 200
+    assert b"<html" in response.data
+    assert b'<option value="earn" selected>' in response.data
+    assert b'<div id="history-results">' in response.data
+    assert b"hx-swap-oob" not in response.data
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_history_htmx_filter_by_kind(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 120000)
+    response = client.get("/t/shop/history?kind=redeem", headers=HTMX)
+    assert b"Nothing here yet" in response.data
+    assert b"Earned" not in response.data
+
+
+def test_history_htmx_pages(runtime, shop):
+    brand, client = shop
+    ref = signed_in_member(runtime, client, brand, 0)
+    with runtime.brand_session("shop") as session:
+        for day in range(21):
+            buy(session, brand, ref, 1000 + day, at=datetime.now(UTC) - timedelta(days=day + 1))
+    first = client.get("/t/shop/history", headers=HTMX)
+    second = client.get("/t/shop/history?page=2", headers=HTMX)
+    assert first.data.count(b"<tr><td>") == 20
+    assert b'hx-get="/t/shop/history?page=2"' in first.data
+    assert second.data.count(b"<tr><td>") == 1
+    assert b'hx-get="/t/shop/history?page=1"' in second.data
+    assert b"page=3" not in second.data
+
+
+def test_history_restore_gets_full_page(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 120000)
+    response = client.get("/t/shop/history?page=1", headers={
+        **HTMX, "HX-History-Restore-Request": "true"})
+    assert b"<html" in response.data
+
+
 def reset_link(runtime):
     with runtime.brand_session("shop") as session:
         body = session.scalars(select(OutboxEmail.body_text)
@@ -223,7 +280,8 @@ def test_forgot_password_reveals_nothing(runtime, shop):
     assert queued == []
 
 
-def test_profile_saves_language_and_consents(runtime, make_brand, wsgi_app):
+def bilingual_member(runtime, make_brand, wsgi_app) -> Client:
+    """Return a client signed in as a member of a brand offering English and German."""
     make_brand("bilingual", locale="en", locales=["en", "de"])
     client = Client(wsgi_app)
     client.post("/t/bilingual/join", data={"csrf_token": csrf(client, "/t/bilingual/join"),
@@ -233,6 +291,11 @@ def test_profile_saves_language_and_consents(runtime, make_brand, wsgi_app):
     client.get(re.search(r"(http://\S+)", body).group(1).replace("http://localhost", ""))
     client.post("/t/bilingual/sign-in", data={"csrf_token": csrf(client, "/t/bilingual/sign-in"),
                                                "email": "ana@example.com", "password": PASSWORD})
+    return client
+
+
+def test_profile_saves_language_and_consents(runtime, make_brand, wsgi_app):
+    client = bilingual_member(runtime, make_brand, wsgi_app)
 
     saved = client.post("/t/bilingual/profile", data={
         "csrf_token": csrf(client, "/t/bilingual/profile"), "locale": "de",
@@ -246,6 +309,43 @@ def test_profile_saves_language_and_consents(runtime, make_brand, wsgi_app):
     assert b'<html lang="de"' in page.data
     assert b'<option value="de" selected>Deutsch</option>' in page.data
     assert [(e.purpose, e.granted) for e in events] == [("points_reminders", True)]
+
+
+def test_profile_htmx_save_returns_form(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 0)
+    response = client.post("/t/shop/profile", headers=HTMX, data={
+        "csrf_token": csrf(client, "/t/shop/profile"), "locale": "en",
+        "marketing_email": "on"})
+    from saas.portal.preferences import ConsentEvent
+
+    with runtime.brand_session("shop") as session:
+        events = session.scalars(select(ConsentEvent)).all()
+    assert response.status_code == 200
+    assert b"<html" not in response.data
+    assert b'<form id="profile-form"' in response.data
+    assert b'hx-swap-oob="innerHTML">Your settings are saved.<' in response.data
+    assert b'name="marketing_email" checked' in response.data
+    assert [(e.purpose, e.granted) for e in events] == [("marketing_email", True)]
+
+
+def test_profile_htmx_new_language_reloads_page(runtime, make_brand, wsgi_app):
+    client = bilingual_member(runtime, make_brand, wsgi_app)
+    response = client.post("/t/bilingual/profile", headers=HTMX, data={
+        "csrf_token": csrf(client, "/t/bilingual/profile"), "locale": "de"})
+    page = client.get("/t/bilingual/profile?saved=1")
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/t/bilingual/profile?saved=1"
+    assert b'<html lang="de"' in page.data
+
+
+def test_profile_page_without_htmx_is_full_page(runtime, shop):
+    brand, client = shop
+    signed_in_member(runtime, client, brand, 0)
+    response = client.get("/t/shop/profile")
+    assert b"<html" in response.data
+    assert b'<form id="profile-form"' in response.data
+    assert b"hx-swap-oob" not in response.data
 
 
 def test_profile_rejects_unoffered_locale(runtime, shop):
