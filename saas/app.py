@@ -8,6 +8,11 @@ from pathlib import Path
 from flask import Flask
 
 from saas.config import Settings, load_settings
+from saas.console import auth_views as console_auth
+from saas.console import identity as console_identity
+from saas.console import rules as console_rules
+from saas.console import team as console_team
+from saas.console import views as console
 from saas.extensions import babel, csrf, htmx
 from saas.i18n.locale import select_locale
 from saas.logging import configure_logging
@@ -15,7 +20,7 @@ from saas.portal import pwa as portal_pwa
 from saas.portal import rewards as portal_rewards
 from saas.portal import views as portal
 from saas.runtime import Runtime
-from saas.web import errors, health, jobs, security, sessions, templating, tenant, themes
+from saas.web import errors, health, jobs, policy, security, sessions, templating, tenant, themes
 
 ROOT = Path(__file__).resolve().parent.parent
 THEMES = ROOT / "themes"
@@ -74,9 +79,11 @@ def init_request_pipeline(app: Flask) -> None:
     sessions.init_app(app)
     security.init_app(app)
     tenant.init_app(app)
+    policy.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     themes.init_app(app)
+    console_identity.init_app(app)
 
 
 def init_blueprints(app: Flask) -> None:
@@ -85,3 +92,7 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(portal.bp)
     app.register_blueprint(portal_rewards.bp)
     app.register_blueprint(portal_pwa.bp)
+    app.register_blueprint(console_auth.bp, url_prefix="/admin")
+    app.register_blueprint(console.bp, url_prefix="/admin")
+    app.register_blueprint(console_rules.bp, url_prefix="/admin")
+    app.register_blueprint(console_team.bp, url_prefix="/admin")

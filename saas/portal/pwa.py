@@ -12,6 +12,7 @@ from flask import Blueprint, Response, g, request, url_for
 
 from saas.tenancy.manifests import validate_theme_tokens
 from saas.tenancy.settings import get_setting
+from saas.web.policy import PUBLIC, allow
 from saas.web.tenant import brand_db
 
 bp = Blueprint("portal_pwa", __name__)
@@ -60,6 +61,7 @@ def _tokens() -> dict[str, str]:
 
 
 @bp.get("/manifest.webmanifest")
+@allow(PUBLIC)
 def manifest():
     tokens = _tokens()
     root = request.script_root + "/"
@@ -78,6 +80,7 @@ def manifest():
 
 
 @bp.get("/icon.svg")
+@allow(PUBLIC)
 def icon():
     """Serve a square icon with the brand's initial on its primary colour."""
     tokens = _tokens()
@@ -95,6 +98,7 @@ def icon():
 
 
 @bp.get("/sw.js")
+@allow(PUBLIC)
 def service_worker():
     body = (SERVICE_WORKER
             .replace('"HOME"', json.dumps(url_for("portal.home")))

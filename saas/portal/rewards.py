@@ -16,7 +16,8 @@ from saas.loyalty.idempotency import run_once
 from saas.loyalty.ledger import available_points
 from saas.loyalty.models import EntryKind, LedgerEntry, Member, Redemption, Reward
 from saas.loyalty.rewards import redeem_reward
-from saas.portal.session import current_account, member_required
+from saas.portal.session import current_account
+from saas.web.policy import MEMBER, allow
 from saas.web.tenant import brand_db
 from saas.web.themes import render
 
@@ -42,7 +43,7 @@ def _rejection_message(code: str) -> str:
 
 
 @bp.get("/rewards")
-@member_required
+@allow(MEMBER)
 def catalog():
     session = brand_db()
     member = _member()
@@ -54,7 +55,7 @@ def catalog():
 
 
 @bp.post("/rewards/<code>/redeem")
-@member_required
+@allow(MEMBER)
 def redeem(code: str):
     """Redeem once per form: the form's key makes a double submit replay the first outcome."""
     session = brand_db()
@@ -77,7 +78,7 @@ def redeem(code: str):
 
 
 @bp.get("/vouchers")
-@member_required
+@allow(MEMBER)
 def vouchers():
     session = brand_db()
     rows = session.execute(
@@ -91,7 +92,7 @@ def vouchers():
 
 
 @bp.get("/history")
-@member_required
+@allow(MEMBER)
 def history():
     session = brand_db()
     kind = request.args.get("kind") or None

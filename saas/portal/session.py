@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import g, redirect, request, session, url_for
 
 from saas.portal.accounts import MemberAccount
+from saas.web.policy import Policy, register_check
 from saas.web.tenant import brand_db
 
 ACCOUNT_KEY = "member_account"
@@ -29,12 +28,11 @@ def current_account() -> MemberAccount | None:
     return g.member_account_row
 
 
-def member_required(view):
+def check_member(_policy: Policy):
     """Send visitors without a signed-in member to the sign-in page."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if current_account() is None:
-            return redirect(url_for("portal.sign_in", next=request.path))
-        return view(*args, **kwargs)
+    if current_account() is None:
+        return redirect(url_for("portal.sign_in", next=request.path))
+    return None
 
-    return wrapper
+
+register_check("member", check_member)

@@ -29,10 +29,11 @@ from saas.portal.accounts import (
     verify_email,
 )
 from saas.portal.preferences import Purpose, current_consents, update_preferences
-from saas.portal.session import current_account, member_required, sign_in_session, sign_out_session
+from saas.portal.session import current_account, sign_in_session, sign_out_session
 from saas.security.throttle import SignInThrottle
 from saas.tenancy.manifests import validate_theme_tokens
 from saas.tenancy.settings import get_setting
+from saas.web.policy import MEMBER, PUBLIC, allow
 from saas.web.tenant import brand_cache, brand_db
 from saas.web.themes import render
 
@@ -56,6 +57,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.get("/")
+@allow(PUBLIC)
 def home():
     account = current_account()
     if account is None:
@@ -85,7 +87,7 @@ def _progress(session, member: Member) -> dict:
 
 
 @bp.get("/card")
-@member_required
+@allow(MEMBER)
 def card():
     member = brand_db().get(Member, current_account().member_id)
     qr = segno.make(member.ref, error="m").png_data_uri(scale=8)
@@ -93,6 +95,7 @@ def card():
 
 
 @bp.route("/join", methods=["GET", "POST"])
+@allow(PUBLIC)
 def join():
     if request.method == "GET":
         return render("portal/join.html", error=None, email="")
@@ -114,6 +117,7 @@ def _join_error(exc: InvalidInput) -> str:
 
 
 @bp.get("/verify")
+@allow(PUBLIC)
 def verify():
     try:
         verify_email(brand_db(), g.brand, _secret(), request.args.get("token", ""))
@@ -127,6 +131,7 @@ def verify():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@allow(PUBLIC)
 def sign_in():
     if request.method == "GET":
         return render("portal/sign_in.html", error=None, email="")
@@ -157,6 +162,7 @@ def sign_in():
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
+@allow(PUBLIC)
 def forgot_password():
     if request.method == "GET":
         return render("portal/forgot.html")
@@ -169,6 +175,7 @@ def forgot_password():
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
+@allow(PUBLIC)
 def reset():
     token = request.values.get("token", "")
     if request.method == "GET":
@@ -188,7 +195,7 @@ def reset():
 
 
 @bp.route("/profile", methods=["GET", "POST"])
-@member_required
+@allow(MEMBER)
 def profile():
     session = brand_db()
     member = session.get(Member, current_account().member_id)
@@ -234,13 +241,14 @@ def _profile_context(session, member: Member, *, saved: bool) -> dict:
 
 
 @bp.post("/sign-out")
+@allow(PUBLIC)
 def sign_out():
     sign_out_session()
     return redirect(url_for("portal.home"))
 
 
 @bp.route("/claim", methods=["GET", "POST"])
-@member_required
+@allow(MEMBER)
 def claim():
     if request.method == "GET":
         return render("portal/claim.html", error=None)
@@ -257,6 +265,7 @@ def claim():
 
 
 @bp.get("/theme.css")
+@allow(PUBLIC)
 def theme_css():
     """Serve the brand's design tokens as CSS custom properties overriding the base theme."""
     # Validated again on the way out, so only known tokens with safe values reach the CSS.

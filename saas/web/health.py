@@ -9,17 +9,21 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from saas.web.policy import PUBLIC, allow
+
 log = logging.getLogger(__name__)
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@allow(PUBLIC)
 def healthz():
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
+@allow(PUBLIC)
 def readyz():
     """503 without the platform database; 200 but "degraded" when Redis is down."""
     runtime = current_app.extensions["tessera"]

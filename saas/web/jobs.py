@@ -6,16 +6,15 @@ from flask import Blueprint, abort
 
 from saas.extensions import htmx
 from saas.jobs.status import job_status
+from saas.web.policy import allow, console
 from saas.web.tenant import brand_db
 from saas.web.themes import render
 
 bp = Blueprint("jobs", __name__)
 
-# NOTE: no role check yet. Job ids are random UUIDs looked up only in the request's brand
-# database, and the console roles that may read them need console sign-in first.
-
 
 @bp.get("/jobs/<job_id>")
+@allow(console())
 def status(job_id: str):
     view = job_status(brand_db(), job_id)
     if view is None:
@@ -26,6 +25,7 @@ def status(job_id: str):
 
 
 @bp.get("/jobs/<job_id>/progress")
+@allow(console())
 def progress(job_id: str):
     view = job_status(brand_db(), job_id)
     if view is None:

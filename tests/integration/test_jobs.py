@@ -2,13 +2,16 @@
 
 import jobfuncs  # noqa: F401 - registers the test jobs
 import pytest
+from console_helpers import console_sign_in, make_console_user
 from rq import Queue, SimpleWorker
 from rq.job import Job
+from sqlalchemy import select
 
 from saas.jobs import NoBrandContext
 from saas.jobs.execution import run_job
 from saas.jobs.queueing import ThreadBackend, backend, enqueue
 from saas.jobs.status import job_status
+from saas.platform.models import Delegation, User
 from saas.runtime import Runtime
 from saas.tenancy.settings import get_setting
 
@@ -142,23 +145,54 @@ def test_member_one_read_per_brand(runtime, make_brand):
     assert beta_result == {"balance": 99}
 
 
+def signed_in_admin(runtime, client, *brands):
+    secret = make_console_user(runtime, "ops@example.com", brand=brands[0], role="admin")
+    for slug in brands[1:]:
+        with runtime.platform_session() as db:
+            user_id = db.scalar(select(User.id).where(User.email == "ops@example.com"))
+            db.add(Delegation(user_id=user_id, brand_id=runtime.brand(slug).id, role="admin"))
+            db.commit()
+    for slug in brands:
+        console_sign_in(runtime, client, f"/t/{slug}", "ops@example.com", secret)
+
+
 def test_status_endpoint_json_and_fragment(runtime, make_brand, client):
     make_brand("alpha")
+    signed_in_admin(runtime, client, "alpha")
     job_id = enqueue(runtime, "alpha", "test.bump")
     backend(runtime).join()
 
     as_json = client.get(f"/t/alpha/jobs/{job_id}")
     fragment = client.get(f"/t/alpha/jobs/{job_id}", headers={"HX-Request": "true"})
-    other_brand = client.get(f"/t/beta/jobs/{job_id}")
 
     assert as_json.json["status"] == "finished"
     assert b'<progress id="job-bar-' in fragment.data
     assert b'value="100"' in fragment.data
-    assert other_brand.status_code == 404
 
 
-def test_status_endpoint_unknown_job_is_404(make_brand, client):
+def test_status_endpoint_does_not_find_another_brands_job(runtime, make_brand, client):
     make_brand("alpha")
+    make_brand("beta")
+    signed_in_admin(runtime, client, "alpha", "beta")
+    job_id = enqueue(runtime, "alpha", "test.bump")
+    backend(runtime).join()
+
+    assert client.get(f"/t/beta/jobs/{job_id}").status_code == 404
+
+
+def test_status_endpoint_needs_a_console_user(runtime, make_brand, client):
+    make_brand("alpha")
+    job_id = enqueue(runtime, "alpha", "test.bump")
+    backend(runtime).join()
+
+    response = client.get(f"/t/alpha/jobs/{job_id}", headers={"HX-Request": "true"})
+
+    assert response.status_code == 401
+
+
+def test_status_endpoint_unknown_job_is_404(runtime, make_brand, client):
+    make_brand("alpha")
+    signed_in_admin(runtime, client, "alpha")
     assert client.get("/t/alpha/jobs/nope").status_code == 404
 
 

@@ -1,10 +1,13 @@
 """Brand resolution and isolation, on SQLite and PostgreSQL."""
 
 import pytest
+from console_helpers import console_sign_in, make_console_user
+from sqlalchemy import select
 
 from saas.jobs.models import JobRecord
-from saas.platform.models import BrandStatus
+from saas.platform.models import BrandStatus, Delegation, User
 from saas.tenancy.provisioning import set_brand_status
+from saas.web.policy import PUBLIC, allow
 
 
 def add_job_row(runtime, slug, job_id, name):
@@ -13,11 +16,25 @@ def add_job_row(runtime, slug, job_id, name):
         session.commit()
 
 
+def admin_of(runtime, *slugs):
+    """Create one console admin of every brand in ``slugs``; return its TOTP secret."""
+    secret = make_console_user(runtime, "ops@example.com", brand=slugs[0], role="admin")
+    with runtime.platform_session() as db:
+        user_id = db.scalar(select(User.id).where(User.email == "ops@example.com"))
+        for slug in slugs[1:]:
+            db.add(Delegation(user_id=user_id, brand_id=runtime.brand(slug).id, role="admin"))
+        db.commit()
+    return secret
+
+
 def test_same_id_resolves_per_host(runtime, make_brand, client):
     make_brand("alpha")
     make_brand("beta")
     add_job_row(runtime, "alpha", "7", "Free coffee")
     add_job_row(runtime, "beta", "7", "Cinema ticket")
+    secret = admin_of(runtime, "alpha", "beta")
+    for host in ("alpha.example.test", "beta.example.test"):
+        console_sign_in(runtime, client, "", "ops@example.com", secret, host=host)
 
     alpha = client.get("/jobs/7", headers={"Host": "alpha.example.test"})
     beta = client.get("/jobs/7", headers={"Host": "beta.example.test"})
@@ -31,6 +48,9 @@ def test_same_id_resolves_per_prefix(runtime, make_brand, client):
     make_brand("beta")
     add_job_row(runtime, "alpha", "7", "Free coffee")
     add_job_row(runtime, "beta", "7", "Cinema ticket")
+    secret = admin_of(runtime, "alpha", "beta")
+    for slug in ("alpha", "beta"):
+        console_sign_in(runtime, client, f"/t/{slug}", "ops@example.com", secret)
 
     assert client.get("/t/alpha/jobs/7").json["name"] == "Free coffee"
     assert client.get("/t/beta/jobs/7").json["name"] == "Cinema ticket"
@@ -110,11 +130,13 @@ def test_session_cookie_rejected_on_other_brand(make_brand, wsgi_app):
     brand_app = wsgi_app.brand_app
 
     @brand_app.get("/test-session/<value>")
+    @allow(PUBLIC)
     def set_value(value):
         session["who"] = value
         return {"who": session.get("who")}
 
     @brand_app.get("/test-session")
+    @allow(PUBLIC)
     def get_value():
         return {"who": session.get("who")}
 
