@@ -8,7 +8,9 @@ re-applies the manifests and re-imports the file, which adds nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import secrets
 import subprocess
 import sys
 import zipfile
@@ -50,7 +52,8 @@ def demo_command(ctx: click.Context, host: str, port: int, serve: bool) -> None:
         data = fetch_cdnow(runtime.settings.instance_path / "cache")
         import_cdnow(runtime, data)
         add_synthetic_redemptions(runtime)
-        print_urls(runtime, host, port)
+        users = ensure_demo_users(runtime)
+        print_urls(runtime, host, port, users)
     if serve:
         from saas.cli import serve_command
 
@@ -143,12 +146,59 @@ def add_synthetic_redemptions(runtime) -> None:
     click.echo(f"synthetic redemptions added: {added} (source {SYNTHETIC_SOURCE})")
 
 
-def print_urls(runtime, host: str, port: int) -> None:
+DEMO_USERS = (
+    # email, brand, role, platform admin
+    ("owner@music-store.example", MUSIC_STORE, "owner", False),
+    ("analyst@music-store.example", MUSIC_STORE, "analyst", False),
+    ("platform@tessera.example", None, None, True),
+)
+
+
+def ensure_demo_users(runtime) -> list[dict]:
+    """Create the demo's console users once, with TOTP enrolled, and keep their credentials
+    in the instance folder so every run prints the same ones."""
+    import pyotp
+
+    from saas.console.accounts import confirm_totp, create_user
+    from saas.platform.models import Delegation, User
+
+    store = runtime.settings.instance_path / "demo-console-users.json"
+    known = json.loads(store.read_text()) if store.exists() else {}
+    with runtime.platform_session() as db:
+        for email, slug, role, platform_admin in DEMO_USERS:
+            if db.scalar(select(User.id).where(User.email == email)) is not None \
+                    and email in known:
+                continue
+            password, secret = secrets.token_urlsafe(12), pyotp.random_base32()
+            user = create_user(db, email, password, platform_admin=platform_admin,
+                               actor="demo")
+            if slug is not None:
+                db.add(Delegation(user_id=user.id, brand_id=runtime.brand(slug).id, role=role))
+            confirm_totp(db, user, secret, pyotp.TOTP(secret).now())
+            user.totp_last_step = None  # nobody saw that code, so it stays usable
+            db.commit()
+            known[email] = {"password": password, "totp_secret": secret, "brand": slug,
+                            "role": role or "platform admin"}
+    store.write_text(json.dumps(known, indent=2))
+    store.chmod(0o600)
+    return [{"email": email, **known[email]} for email, *_rest in DEMO_USERS]
+
+
+def print_urls(runtime, host: str, port: int, users: list[dict]) -> None:
     base = f"http://{host}:{port}"
     click.echo("")
     click.echo(f"platform start page:  {base}/")
+    click.echo(f"platform console:     {base}/platform/")
     for brand in runtime.directory.all():
         click.echo(f"portal of {brand.name}:  {base}/t/{brand.slug}/")
+    click.echo(f"brand console of the music store:  {base}/t/{MUSIC_STORE}/admin/")
+    click.echo("")
+    click.echo("console sign-in (password, then the 6-digit code of the TOTP key; add the key to")
+    click.echo("an authenticator app, or print the current code with")
+    click.echo("'.venv/bin/tessera users totp-code EMAIL'):")
+    for user in users:
+        click.echo(f"  {user['role']:<15} {user['email']:<30} password {user['password']}"
+                   f"  TOTP key {user['totp_secret']}")
     click.echo("")
     click.echo("portal sign-in: open a brand's portal, choose Join, and confirm the address with")
     click.echo("the link that the log prints (emails go to the log without TESSERA_SMTP_URL).")
