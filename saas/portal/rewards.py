@@ -14,7 +14,7 @@ from saas.db import utcnow
 from saas.extensions import htmx
 from saas.loyalty.idempotency import run_once
 from saas.loyalty.ledger import available_points
-from saas.loyalty.models import EntryKind, LedgerEntry, Member, Redemption, Reward
+from saas.loyalty.models import EntryKind, LedgerEntry, Member, Order, Redemption, Reward
 from saas.loyalty.rewards import redeem_reward
 from saas.portal.session import current_account
 from saas.web.policy import MEMBER, allow
@@ -106,9 +106,13 @@ def history():
                               .offset((page - 1) * HISTORY_PAGE_SIZE)
                               .limit(HISTORY_PAGE_SIZE + 1)).all()
     page_entries = entries[:HISTORY_PAGE_SIZE]
+    order_ids = [entry.reference_id for entry in page_entries if entry.reference_type == "order"]
+    orders = {order.id: order
+              for order in session.scalars(select(Order).where(Order.id.in_(order_ids)))}
     status = ngettext("%(num)s entry on page %(page)s", "%(num)s entries on page %(page)s",
                       len(page_entries), page=page)
-    context = {"entries": page_entries, "page": page, "kind": kind, "status": status,
+    context = {"entries": page_entries, "orders": orders, "page": page, "kind": kind,
+               "status": status,
                "has_more": len(entries) > HISTORY_PAGE_SIZE, "kind_labels": _kind_labels()}
     if htmx and not htmx.history_restore_request:
         response = Response(render("portal/_history_results.html", partial=True, **context))

@@ -2,9 +2,10 @@
 
 Each brand gets its own Jinja environment (cached), so two brands' templates of the same
 name never share a compiled template. The environment is sandboxed and templates see only
-an explicit context: the request's ``brand`` (a frozen BrandInfo), formatting helpers,
-``url_for`` and gettext. Flask's ``config``, ``request``, ``session`` and ``g`` are not
-passed, because each of them leads to the app's configuration or a database URL.
+an explicit context: the request's ``brand`` (a frozen BrandInfo), formatting helpers
+(dates, numbers and money in the request's locale), ``url_for`` and gettext. Flask's
+``config``, ``request``, ``session`` and ``g`` are not passed, because each of them leads to
+the app's configuration or a database URL.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, get_flashed_messages, url_for
-from flask_babel import format_datetime, format_decimal, gettext, ngettext
+from flask_babel import format_datetime, format_decimal, get_locale, gettext, ngettext
 from flask_wtf.csrf import generate_csrf
 from jinja2 import ChoiceLoader, FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
+from saas.loyalty.money import format_money
 from saas.tenancy.brands import BrandInfo
 from saas.web.templating import csp_nonce, current_locale, text_direction
 
@@ -66,10 +68,15 @@ class ThemeEnvironments:
         environment.globals.update(
             url_for=url_for, get_flashed_messages=get_flashed_messages, csp_nonce=csp_nonce,
             csrf_token=generate_csrf, format_datetime=format_datetime,
-            format_number=format_decimal,
+            format_number=format_decimal, format_money=format_request_money,
             current_locale=current_locale, text_direction=text_direction,
         )
         return environment
+
+
+def format_request_money(amount_minor: int, currency: str) -> str:
+    """Format minor units of ``currency`` in the request's locale, such as 1.234,56 € in de_DE."""
+    return format_money(amount_minor, currency, str(get_locale() or "en"))
 
 
 def init_app(app: Flask) -> None:

@@ -246,6 +246,31 @@ def test_history_restore_gets_full_page(runtime, shop):
     assert b"<html" in response.data
 
 
+@pytest.mark.parametrize(("locale", "currency", "expected"), [
+    ("en_US", "USD", "Purchase of $612.34"),
+    ("de_DE", "EUR", "Kauf über 612,34\xa0€"),
+    ("ja_JP", "JPY", "￥61,234のお買い物"),
+    ("en_US", "EUR", "Purchase of €612.34"),
+])
+def test_history_shows_order_amount_in_locale(runtime, make_brand, wsgi_app, locale, currency,
+                                              expected):
+    brand = make_brand("money", locale=locale, locales=[locale], currency=currency)
+    with runtime.brand_session("money") as session:
+        add_rule(session)
+    client = member_client(runtime, wsgi_app, "money")
+    with runtime.brand_session("money") as session:
+        from saas.loyalty.models import Member
+        from saas.portal.accounts import MemberAccount
+
+        account = session.scalars(select(MemberAccount)).one()
+        ref = session.get(Member, account.member_id).ref
+        buy(session, brand, ref, 61234, at=datetime.now(UTC) - timedelta(days=1))
+
+    response = client.get("/t/money/history")
+
+    assert expected in response.get_data(as_text=True)
+
+
 def reset_link(runtime):
     with runtime.brand_session("shop") as session:
         body = session.scalars(select(OutboxEmail.body_text)
@@ -280,18 +305,23 @@ def test_forgot_password_reveals_nothing(runtime, shop):
     assert queued == []
 
 
+def member_client(runtime, wsgi_app, slug) -> Client:
+    """Return a client signed in as a new member of the brand ``slug``."""
+    client = Client(wsgi_app)
+    client.post(f"/t/{slug}/join", data={"csrf_token": csrf(client, f"/t/{slug}/join"),
+                                         "email": "ana@example.com", "password": PASSWORD})
+    with runtime.brand_session(slug) as session:
+        body = session.scalars(select(OutboxEmail.body_text)).first()
+    client.get(re.search(r"(http://\S+)", body).group(1).replace("http://localhost", ""))
+    client.post(f"/t/{slug}/sign-in", data={"csrf_token": csrf(client, f"/t/{slug}/sign-in"),
+                                            "email": "ana@example.com", "password": PASSWORD})
+    return client
+
+
 def bilingual_member(runtime, make_brand, wsgi_app) -> Client:
     """Return a client signed in as a member of a brand offering English and German."""
     make_brand("bilingual", locale="en", locales=["en", "de"])
-    client = Client(wsgi_app)
-    client.post("/t/bilingual/join", data={"csrf_token": csrf(client, "/t/bilingual/join"),
-                                            "email": "ana@example.com", "password": PASSWORD})
-    with runtime.brand_session("bilingual") as session:
-        body = session.scalars(select(OutboxEmail.body_text)).first()
-    client.get(re.search(r"(http://\S+)", body).group(1).replace("http://localhost", ""))
-    client.post("/t/bilingual/sign-in", data={"csrf_token": csrf(client, "/t/bilingual/sign-in"),
-                                               "email": "ana@example.com", "password": PASSWORD})
-    return client
+    return member_client(runtime, wsgi_app, "bilingual")
 
 
 def test_profile_saves_language_and_consents(runtime, make_brand, wsgi_app):
