@@ -10,6 +10,7 @@ from flask import Flask
 from saas.config import Settings, load_settings
 from saas.console import auth_views as console_auth
 from saas.console import identity as console_identity
+from saas.console import imports as console_imports
 from saas.console import rules as console_rules
 from saas.console import team as console_team
 from saas.console import views as console
@@ -96,3 +97,4 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(console.bp, url_prefix="/admin")
     app.register_blueprint(console_rules.bp, url_prefix="/admin")
     app.register_blueprint(console_team.bp, url_prefix="/admin")
+    app.register_blueprint(console_imports.bp, url_prefix="/admin")
