@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from saas import api
 from saas.config import Settings, load_settings
 from saas.console import auth_views as console_auth
 from saas.console import identity as console_identity
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     init_extensions(app)
     init_request_pipeline(app)
     init_blueprints(app)
+    api.init_app(app)
     return app
 
 

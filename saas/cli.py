@@ -72,10 +72,12 @@ def _add_command_groups() -> None:
     from saas.commands.demo import demo_command
     from saas.commands.imports import import_group
     from saas.commands.members import members_group
+    from saas.commands.partners import partners_group
     from saas.commands.users import users_group
 
     cli.add_command(import_group)
     cli.add_command(members_group)
+    cli.add_command(partners_group)
     cli.add_command(users_group)
     cli.add_command(demo_command)
 
