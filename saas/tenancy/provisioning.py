@@ -73,7 +73,8 @@ def validate_spec(runtime: Runtime, spec: BrandSpec) -> BrandSpec:
     )
 
 
-def create_brand(runtime: Runtime, spec: BrandSpec, *, actor: str = "system") -> BrandInfo:
+def create_brand(runtime: Runtime, spec: BrandSpec, *, actor: str = "system",
+                 client_address: str | None = None) -> BrandInfo:
     """Validate ``spec``, provision the brand's database and record the brand.
 
     The platform row is committed only after the database exists, and the database is
@@ -99,7 +100,7 @@ def create_brand(runtime: Runtime, spec: BrandSpec, *, actor: str = "system") ->
                      after={"name": spec.name, "region": spec.region, "domains": spec.domains,
                             "locale": spec.locale, "locales": spec.locales,
                             "currency": spec.currency, "timezone": spec.timezone},
-                     platform=True)
+                     client_address=client_address, platform=True)
         url = runtime.settings.brand_database_url(spec.region, spec.slug)
         create_brand_database(runtime, spec.region, url)
         try:
@@ -113,14 +114,14 @@ def create_brand(runtime: Runtime, spec: BrandSpec, *, actor: str = "system") ->
 
 
 def set_brand_status(runtime: Runtime, slug: str, status: BrandStatus, *,
-                     actor: str = "system") -> None:
+                     actor: str = "system", client_address: str | None = None) -> None:
     with runtime.platform_session() as session:
         brand = session.scalars(select(Brand).where(Brand.slug == slug)).one_or_none()
         if brand is None:
             raise BrandValidationError("slug", f"no brand with slug {slug!r}")
         audit.record(session, actor=actor, action="brand.status", target=f"brand:{slug}",
                      before={"status": str(brand.status)}, after={"status": str(status)},
-                     platform=True)
+                     client_address=client_address, platform=True)
         brand.status = status
         session.commit()
     runtime.directory.forget()

@@ -2,6 +2,8 @@
 
 from alembic import context
 
+# region_moves declares a platform table outside saas.platform.models.
+from saas.platform import region_moves  # noqa: F401
 from saas.platform.models import PlatformModel as Base
 
 connection = context.config.attributes["connection"]
