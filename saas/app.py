@@ -14,6 +14,7 @@ from saas.console import identity as console_identity
 from saas.console import imports as console_imports
 from saas.console import rules as console_rules
 from saas.console import team as console_team
+from saas.console import theme as console_theme
 from saas.console import views as console
 from saas.extensions import babel, csrf, htmx
 from saas.i18n.locale import select_locale
@@ -100,3 +101,4 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(console_rules.bp, url_prefix="/admin")
     app.register_blueprint(console_team.bp, url_prefix="/admin")
     app.register_blueprint(console_imports.bp, url_prefix="/admin")
+    app.register_blueprint(console_theme.bp, url_prefix="/admin")
