@@ -31,7 +31,7 @@ from saas.portal.accounts import (
 from saas.portal.preferences import Purpose, current_consents, update_preferences
 from saas.portal.session import current_account, sign_in_session, sign_out_session
 from saas.security.throttle import SignInThrottle
-from saas.tenancy.manifests import validate_theme_tokens
+from saas.tenancy.manifests import NON_CSS_THEME_KEYS, validate_theme_tokens
 from saas.tenancy.settings import get_setting
 from saas.web.policy import MEMBER, PUBLIC, allow
 from saas.web.tenant import brand_cache, brand_db
@@ -270,7 +270,8 @@ def theme_css():
     """Serve the brand's design tokens as CSS custom properties overriding the base theme."""
     # Validated again on the way out, so only known tokens with safe values reach the CSS.
     tokens = validate_theme_tokens(get_setting(brand_db(), "theme.tokens"))
-    lines = [f"  --{name.replace('_', '-')}: {value};" for name, value in sorted(tokens.items())]
+    lines = [f"  --{name.replace('_', '-')}: {value};" for name, value in sorted(tokens.items())
+             if name not in NON_CSS_THEME_KEYS]
     response = Response(":root {\n" + "\n".join(lines) + "\n}\n", mimetype="text/css")
     response.headers["Cache-Control"] = "public, max-age=60"
     return response

@@ -22,6 +22,7 @@ from saas.config import REGION_NAME
 from saas.loyalty.rules import RuleError, RuleSpec, parse_rules
 from saas.tenancy.provisioning import BrandSpec
 from saas.tenancy.settings import declare_setting
+from saas.tenancy.theme_assets import check_font_stack, check_logo
 from saas.tenancy.validation import (
     BrandValidationError,
     check_currency,
@@ -38,8 +39,10 @@ REQUIRED_TOP_KEYS = ("slug", "name", "region", "locale", "currency", "timezone")
 # The custom properties of themes/base/static/css/base.css, with _ for -.
 THEME_KEYS = (
     "color_primary", "color_on_primary", "color_surface", "color_text", "color_muted",
-    "font_body", "radius",
+    "font_body", "font_heading", "radius", "logo",
 )
+# Theme tokens that are not CSS custom properties, so theme.css leaves them out.
+NON_CSS_THEME_KEYS = ("logo",)
 POLICY_KEYS = ("expiry", "tier_window_months", "allow_debt", "point_value")
 EXPIRY_MODES = ("never", "fixed_months", "inactivity_months")
 REWARD_KEYS = (
@@ -49,9 +52,6 @@ REWARD_KEYS = (
 TIER_KEYS = ("code", "name", "threshold", "multiplier")
 
 COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-# Letters and digits of any script and a few separators. Theme tokens are written into
-# pages, so a font list must not contain anything that could end a declaration or <style>.
-FONT_STACK = re.compile(r"""(?:[^\W_]|[ ,'"-]){1,200}""")
 CSS_LENGTH = re.compile(r"(?:[0-9]{1,3}|[0-9]{0,3}\.[0-9]{1,3})(?:px|rem|em)")
 CODE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 CODE_RULE = "1-64 lowercase letters, digits, hyphens and underscores, such as free-coffee"
@@ -280,11 +280,12 @@ def validate_theme_tokens(value: Any, path: str = "theme") -> dict[str, str]:
     clean: dict[str, str] = {}
     for key, token in tokens.items():
         token_path = f"{path}.{key}"
-        if key == "font_body":
-            if not isinstance(token, str) or not FONT_STACK.fullmatch(token):
-                raise _invalid(token_path, token, "a font list of letters, digits, spaces, "
-                               "commas, quotes and hyphens, such as \"Inter, sans-serif\"")
-            clean[key] = token
+        if key in ("font_body", "font_heading"):
+            # Theme tokens are written into a style sheet, so a font list must not contain
+            # anything that could end a declaration or the style sheet.
+            clean[key] = _theme_asset(check_font_stack, token, token_path)
+        elif key == "logo":
+            clean[key] = _theme_asset(check_logo, token, token_path)
         elif key == "radius":
             if not isinstance(token, str) or not CSS_LENGTH.fullmatch(token):
                 raise _invalid(token_path, token, "a CSS length in px, rem or em, such as 0.5rem")
@@ -296,6 +297,13 @@ def validate_theme_tokens(value: Any, path: str = "theme") -> dict[str, str]:
                                "a colour like #1d4ed8" + (hint if token is None else ""))
             clean[key] = token.lower()
     return clean
+
+
+def _theme_asset(check: Callable[[Any], str], token: Any, path: str) -> str:
+    try:
+        return check(token)
+    except ValueError as exc:
+        raise _invalid(path, token, str(exc)) from None
 
 
 declare_setting("theme.tokens", {}, validate_theme_tokens)

@@ -66,6 +66,17 @@ def test_theme_tokens_served_as_css(runtime, make_brand, client):
     assert b"--radius: 1rem;" in css.data
 
 
+def test_theme_css_leaves_out_logo(runtime, make_brand, client):
+    make_brand("alpha")
+    logo = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="
+    with runtime.brand_session("alpha") as session:
+        put_setting(session, "theme.tokens", {"font_heading": "Georgia, serif", "logo": logo})
+        session.commit()
+    css = client.get("/t/alpha/theme.css")
+    assert b"--font-heading: Georgia, serif;" in css.data
+    assert b"logo" not in css.data
+
+
 def test_layout_links_brand_tokens(make_brand, client):
     make_brand("alpha")
     assert b'href="/t/alpha/theme.css"' in client.get("/t/alpha/").data
