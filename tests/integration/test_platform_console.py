@@ -3,6 +3,8 @@ their audit entries, and the access policy of every route."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -350,6 +352,19 @@ def test_inline_scripts_carry_csp_nonce(runtime, client, make_brand):
     for attributes in scripts:
         assert f'nonce="{nonce}"' in attributes, attributes
 
+
+
+def test_style_attributes_allowed_by_csp(runtime, client, make_brand):
+    make_brand("alpha")
+    sign_in_admin(runtime, client)
+
+    for path in ("/platform/brands/list/", "/platform/brands/new/form",
+                 f"/platform/brands/show/{brand_id(runtime, 'alpha')}"):
+        response = client.get(path)
+        policy = response.headers["Content-Security-Policy"]
+        for value in set(re.findall(r'style="([^"]*)"', response.data.decode())):
+            digest = base64.b64encode(hashlib.sha256(value.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in policy, (path, value)
 
 # --- Every route and its policy ------------------------------------------------------------
 

@@ -8,9 +8,11 @@ sign-in and guards every route.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.const import AUTH_REMOTE_USER
 from flask_wtf import CSRFProtect
@@ -33,6 +35,30 @@ LANGUAGES = {
     "es": {"flag": "es", "name": "Español"},
     "ja": {"flag": "jp", "name": "日本語"},
 }
+
+
+# The inline style attributes of Flask-AppBuilder 5.3's templates (general/lib.html,
+# model/edit.html, model/show.html, widgets/show*.html). The console's CSP allows exactly
+# these values with CSP3 'unsafe-hashes', and no other style attribute or <style> element.
+FAB_STYLE_ATTRIBUTES = ("", "display: none;", "display: none", "display:inherit;",
+                        "color: red", "display: flex;", "white-space: pre-line")
+
+
+def _style_hash(value: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(value.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
+STYLE_ATTRIBUTE_POLICY = "style-src-attr 'unsafe-hashes' " + " ".join(
+    _style_hash(value) for value in FAB_STYLE_ATTRIBUTES)
+
+
+def content_security_policy(response):
+    """Set the platform CSP plus the hashes of Flask-AppBuilder's style attributes."""
+    nonce = g.get("csp_nonce", "")
+    policy = f"{security.content_security_policy(nonce)}; {STYLE_ATTRIBUTE_POLICY}"
+    response.headers["Content-Security-Policy"] = policy
+    return response
 
 
 def create_console_app(runtime: Runtime) -> Flask:
@@ -67,6 +93,8 @@ def create_console_app(runtime: Runtime) -> Flask:
     # Hook order matters: request id and CSP nonce, then who may call the route, then the
     # CSRF check, then FAB's own hooks (registered by AppBuilder below).
     security.init_app(app)
+    # Registered after security's hook, so it runs before it and security keeps this CSP.
+    app.after_request(content_security_policy)
     app.before_request(access.enforce)
     CSRFProtect(app)
     # FAB's templates add csp_nonce() to their scripts where it is defined; as a global it is
