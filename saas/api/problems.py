@@ -76,10 +76,17 @@ def status_of(code: str) -> int:
     return STATUS_BY_CODE.get(code, 400)
 
 
+RESERVED = ("type", "title", "status", "detail", "code", "message", "field", "value")
+
+
 def from_body(body: dict[str, Any]) -> Response:
-    """A stored domain rejection (``LoyaltyError.as_json()``) as problem details."""
-    extra = {key: value for key, value in body.items()
-             if key not in ("code", "message", "field", "value")}
+    """A stored domain rejection (``LoyaltyError.as_json()``) as problem details.
+
+    A detail whose name problem details reserve, such as a voucher's ``status``, is
+    renamed with the prefix ``current_``.
+    """
+    extra = {key if key not in RESERVED else f"current_{key}": value
+             for key, value in body.items() if key not in ("code", "message", "field", "value")}
     return problem(status_of(body["code"]), body["code"], body["message"],
                    field=body.get("field"), value=body.get("value"), **extra)
 

@@ -74,9 +74,9 @@ def idempotent(payload: dict[str, Any], operation, *, status: int = 201) -> Resp
                        "header, such as a UUID; reuse it only to retry the same request",
                        field="Idempotency-Key")
     check_key(key)
+    scope = f"api:{g.api_client.client_id}:{request.endpoint}"
     db = brand_db()
     db.rollback()  # run_once needs a session without an open transaction
-    scope = f"api:{g.api_client.client_id}:{request.endpoint}"
     outcome = run_once(db, scope, key, payload, operation)
     if not outcome.ok:
         response = from_body(outcome.body)
@@ -285,17 +285,6 @@ class _Json:
 
     def as_json(self) -> dict[str, Any]:
         return self.body
-
-
-@bp.errorhandler(404)
-def not_found(_error):
-    return problem(404, "not_found", f"no API route {request.path}; see /api/v1/openapi.json")
-
-
-@bp.errorhandler(405)
-def method_not_allowed(_error):
-    return problem(405, "method_not_allowed", f"{request.method} is not allowed on "
-                   f"{request.path}; see /api/v1/openapi.json")
 
 
 @bp.errorhandler(500)

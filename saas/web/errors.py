@@ -13,7 +13,12 @@ def init_app(app: Flask) -> None:
 
 
 def render_error(error: HTTPException):
-    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+    if request.path.startswith("/api/"):
+        from saas.api.problems import problem
+
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.code, "http_error")
+        return problem(error.code, code, error.description or error.name)
+    if request.accept_mimetypes.best == "application/json":
         return {"title": error.name, "status": error.code, "detail": error.description}, error.code
     template = f"errors/{error.code}.html" if error.code in (404, 503) else "errors/generic.html"
     return render(template, error=error), error.code
