@@ -35,7 +35,7 @@ def document(operation: Operation):
 
 IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key", "in": "header", "required": True,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string", "pattern": "^[!-~]{1,200}$"},
     "description": "A unique key per intended write, such as a UUID. A retry with the same key "
                    "and body replays the first response; the same key with another body is "
                    "rejected with 422, and a retry while the first is running gets 409.",

@@ -6,7 +6,7 @@ import re
 
 from saas.tenancy.validation import PLATFORM_HOSTS
 
-PREFIX = re.compile(r"^/t/([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)(/.*)?$")
+PREFIX = re.compile(r"^/t/([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)(/.*)?$", re.DOTALL)
 
 
 def host_name(raw_host: str) -> str:
