@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import BrandModel, UTCDateTime, utcnow
@@ -30,6 +30,11 @@ class Partner(BrandModel):
     allowed_scopes: Mapped[str] = mapped_column(String(400), default="")
     # A Flask-Limiter rate such as "120/minute".
     rate_limit: Mapped[str] = mapped_column(String(40), default="120/minute")
+    # Service objectives set by the brand: availability and error rate in percent, p95 in ms.
+    sla_availability: Mapped[float] = mapped_column(default=99.5)
+    sla_error_rate: Mapped[float] = mapped_column(default=1.0)
+    sla_p95_ms: Mapped[int] = mapped_column(default=300)
+    application: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clients: Mapped[list[PartnerClient]] = relationship(back_populates="partner")
@@ -68,3 +73,37 @@ class ApiToken(BrandModel):
     scopes: Mapped[str] = mapped_column(String(400))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ApiRequest(BrandModel):
+    """One partner API request: kept briefly, summed into ``partner_sla_day`` by a job."""
+
+    __tablename__ = "api_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
+    endpoint: Mapped[str] = mapped_column(String(80))
+    status: Mapped[int] = mapped_column()
+    duration_ms: Mapped[float] = mapped_column()
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class PartnerSlaDay(BrandModel):
+    """A partner's requests, error rate and latency percentiles on one UTC day."""
+
+    __tablename__ = "partner_sla_day"
+    __table_args__ = (UniqueConstraint("partner_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    requests: Mapped[int] = mapped_column(default=0)
+    server_errors: Mapped[int] = mapped_column(default=0)
+    client_errors: Mapped[int] = mapped_column(default=0)
+    p50_ms: Mapped[float | None] = mapped_column()
+    p95_ms: Mapped[float | None] = mapped_column()
+    p99_ms: Mapped[float | None] = mapped_column()
+    breached: Mapped[bool] = mapped_column(default=False)
+    # What broke the objectives, such as {"p95_ms": [412.0, 300]}: measured and objective.
+    breaches: Mapped[dict | None] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from saas.api.models import ApiToken, PartnerClient, PartnerStatus
 from saas.api.partners import DEFAULT_SCOPES, SCOPES, secret_matches
 from saas.api.problems import problem
+from saas.api.sla import start_timer
 from saas.db import utcnow
 from saas.web.policy import Policy, register_check
 from saas.web.tenant import brand_db
@@ -159,6 +160,7 @@ def check_partner(policy: Policy):
     g.api_client = client
     g.api_partner = client.partner
     g.api_scopes = granted
+    start_timer()
     return None
 
 

@@ -124,3 +124,25 @@ def secret_matches(client: PartnerClient, secret: str, now: datetime | None = No
 def revoke_client(session: Session, client: PartnerClient, now: datetime | None = None) -> None:
     """Stop the client at once: its tokens are checked against this on every request."""
     client.revoked_at = now or utcnow()
+
+
+def apply_partner(session: Session, name: str, contact_email: str, application: str) -> Partner:
+    """Record an application: a pending partner without scopes or clients. The caller commits."""
+    from saas.console.accounts import normalise_email
+
+    if not name or not name.strip() or len(name) > 200:
+        raise InvalidInput(f"invalid company name {name!r}: give 1-200 characters",
+                           field="name", value=name)
+    if len(application or "") > 2000:
+        raise InvalidInput("the message is longer than 2,000 characters; shorten it",
+                           field="application")
+    email = normalise_email(contact_email)
+    code = _slug(name)
+    if session.scalar(select(Partner.id).where(Partner.code == code)) is not None:
+        code = f"{code}-{secrets.token_hex(2)}"
+    partner = Partner(code=code, name=name.strip(), status=PartnerStatus.PENDING,
+                      contact_email=email, allowed_scopes="",
+                      application=(application or "").strip() or None)
+    session.add(partner)
+    session.flush()
+    return partner

@@ -35,6 +35,7 @@ SECTIONS = (
     Section("console_catalog.rewards", _l("Rewards and tiers"), ("owner", "admin", "analyst")),
     Section("console_imports.upload", _l("Import"), EDITORS),
     Section("console_theme.editor", _l("Theme"), EDITORS),
+    Section("console_partners.partners", _l("Partners"), ("owner", "admin", "analyst")),
     Section("console_team.users", _l("Users"), ("owner",)),
     Section("console_team.audit_trail", _l("Audit trail"), EDITORS),
 )

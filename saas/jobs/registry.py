@@ -59,4 +59,4 @@ def periodic_jobs() -> list[JobSpec]:
 
 def load_jobs() -> None:
     """Import the modules that define jobs, so the table is complete in every process."""
-    import worker.jobs  # noqa: F401
+    from worker import jobs, partner_jobs  # noqa: F401
