@@ -1,5 +1,6 @@
 """Import every model that lives in a brand database, so its metadata is complete."""
 
+from saas.analytics import models as _analytics  # noqa: F401
 from saas.api import models as _api  # noqa: F401
 from saas.db import BrandModel
 from saas.jobs import models as _jobs  # noqa: F401

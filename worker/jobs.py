@@ -85,3 +85,11 @@ def relay_outbox_job(ctx: JobContext) -> dict:
     settings = ctx.runtime.settings
     sender = smtp_sender(settings.smtp_url) if settings.smtp_url else log_sender
     return relay_outbox(ctx.session, sender, f"no-reply@{settings.base_domain}")
+
+
+@job("analytics.rollup", queue="reports", every=60)
+def analytics_rollup_job(ctx: JobContext) -> dict:
+    """Add new ledger entries, orders and members to the brand's daily KPI rows."""
+    from saas.analytics.rollup import rollup
+
+    return rollup(ctx.session, ctx.brand.timezone)
