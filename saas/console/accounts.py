@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from saas.db import utcnow
 from saas.loyalty.errors import InvalidInput, LoyaltyError
-from saas.platform.models import Delegation, Invitation, RecoveryCode, Role, User
+from saas.platform.models import (
+    Delegation,
+    Invitation,
+    PartnerContact,
+    RecoveryCode,
+    Role,
+    User,
+)
 from saas.security import audit
 from saas.security.passwords import (
     WeakPassword,
@@ -296,23 +303,34 @@ class NewInvitation:
     token: str
 
 
+PARTNER_ROLE = "partner"
+
+
 def invite(db: Session, brand_id: int, email: str, role: str, *, actor: str,
-           client_address: str | None = None, now: datetime | None = None) -> NewInvitation:
-    """Create an invitation; the caller emails the token's link and commits."""
+           partner_code: str | None = None, client_address: str | None = None,
+           now: datetime | None = None) -> NewInvitation:
+    """Create an invitation to a console role, or with ``partner_code`` to that partner's
+    page; the caller emails the token's link and commits."""
     email = normalise_email(email)
-    role = parse_role(role)
+    role = PARTNER_ROLE if partner_code else parse_role(role).value
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     invitation = Invitation(brand_id=brand_id, email=email, role=role,
                             token_hash=_hash_token(token), invited_by=actor, created_at=now,
-                            expires_at=now + INVITATION_AGE)
+                            expires_at=now + INVITATION_AGE, partner_code=partner_code)
     db.add(invitation)
     db.flush()
     audit.record(db, actor=actor, action="invitation.create", target=f"invitation:{email}",
-                 after={"brand_id": brand_id, "role": role.value,
+                 after={"brand_id": brand_id, "role": role, "partner": partner_code,
                         "expires_at": invitation.expires_at.isoformat()},
                  client_address=client_address, platform=True)
     return NewInvitation(invitation, token)
+
+
+def partner_of(db: Session, user: User, brand_id: int) -> str | None:
+    """The code of the partner whose page ``user`` may open in the brand, if any."""
+    return db.scalar(select(PartnerContact.partner_code).where(
+        PartnerContact.user_id == user.id, PartnerContact.brand_id == brand_id))
 
 
 def open_invitation(db: Session, token: str, *, now: datetime | None = None) -> Invitation:
@@ -345,6 +363,8 @@ def accept_invitation(db: Session, token: str, *, password: str, name: str = "",
     elif not verify_password(user.password_hash, password):
         raise InvalidInput("wrong password for this existing account; use the password you "
                            "sign in with", field="password")
+    if invitation.partner_code:
+        return _accept_partner_invitation(db, invitation, user, client_address, now)
     delegation = db.scalar(select(Delegation).where(Delegation.user_id == user.id,
                                                     Delegation.brand_id == invitation.brand_id))
     before = {"role": delegation.role} if delegation else None
@@ -358,6 +378,19 @@ def accept_invitation(db: Session, token: str, *, password: str, name: str = "",
     audit.record(db, actor=f"user:{user.email}", action="delegation.accept",
                  target=f"user:{user.email}", before=before,
                  after={"brand_id": invitation.brand_id, "role": str(invitation.role)},
+                 client_address=client_address, platform=True)
+    return user
+
+
+def _accept_partner_invitation(db: Session, invitation: Invitation, user: User,
+                               client_address: str | None, now: datetime) -> User:
+    if partner_of(db, user, invitation.brand_id) != invitation.partner_code:
+        db.add(PartnerContact(user_id=user.id, brand_id=invitation.brand_id,
+                              partner_code=invitation.partner_code))
+    invitation.accepted_at = now
+    audit.record(db, actor=f"user:{user.email}", action="partner_contact.accept",
+                 target=f"user:{user.email}",
+                 after={"brand_id": invitation.brand_id, "partner": invitation.partner_code},
                  client_address=client_address, platform=True)
     return user
 

@@ -48,9 +48,14 @@ def _scope() -> str:
 
 
 def _home() -> str:
-    if g.get("brand") is not None:
-        return url_for("console.dashboard")
-    return request.script_root + "/platform/"
+    brand = g.get("brand")
+    if brand is None:
+        return request.script_root + "/platform/"
+    user = current_user() or pending_user(STAGE_SECOND_FACTOR) or pending_user(STAGE_ENROL)
+    if user is not None and accounts.role_in_brand(platform_db(), user, brand.id) is None \
+            and accounts.partner_of(platform_db(), user, brand.id) is not None:
+        return url_for("partner_page.overview")
+    return url_for("console.dashboard")
 
 
 def _safe_next(target: str | None) -> str:
@@ -65,7 +70,8 @@ def _may_use_console(user: User) -> bool:
     brand = g.get("brand")
     if brand is None:
         return user.is_platform_admin
-    return accounts.role_in_brand(platform_db(), user, brand.id) is not None
+    return accounts.role_in_brand(platform_db(), user, brand.id) is not None \
+        or accounts.partner_of(platform_db(), user, brand.id) is not None
 
 
 def _client() -> str | None:

@@ -21,7 +21,7 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from saas.console.accounts import role_in_brand
+from saas.console.accounts import partner_of, role_in_brand
 from saas.extensions import htmx
 from saas.platform.models import Role, User
 from saas.web.policy import Policy, register_check
@@ -113,7 +113,7 @@ def current_role() -> Role | None:
 
 def role_label(role: str) -> str:
     labels = {Role.OWNER: _("owner"), Role.ADMIN: _("admin"), Role.ANALYST: _("analyst"),
-              Role.SUPPORT: _("support")}
+              Role.SUPPORT: _("support"), "partner": _("partner contact")}
     return labels.get(role, str(role))
 
 
@@ -145,5 +145,24 @@ def check_platform_admin(_policy: Policy):
     return None
 
 
+def current_partner_code() -> str | None:
+    """The partner whose page the signed-in user may open in the request's brand."""
+    if "partner_code" not in g:
+        user = current_user()
+        brand = g.get("brand")
+        g.partner_code = (partner_of(platform_db(), user, brand.id)
+                          if user is not None and brand is not None else None)
+    return g.partner_code
+
+
+def check_partner_contact(_policy: Policy):
+    if current_user() is None:
+        return _refuse_anonymous()
+    if current_partner_code() is None:
+        abort(403)
+    return None
+
+
 register_check("console", check_console)
+register_check("partner_contact", check_partner_contact)
 register_check("platform_admin", check_platform_admin)

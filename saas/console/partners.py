@@ -4,13 +4,15 @@ objectives with daily measurements, and client secrets (each shown once)."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
-from flask import Blueprint, abort, g, request
+from flask import Blueprint, abort, g, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from saas.api.models import Partner, PartnerClient, PartnerSlaDay, PartnerStatus
 from saas.api.partners import SCOPES, add_client, check_rate_limit, revoke_client, rotate_secret
-from saas.console.base import EDITORS, page, record
+from saas.console.accounts import invite
+from saas.console.base import EDITORS, actor, page, record
+from saas.console.identity import platform_db
 from saas.loyalty.errors import InvalidInput
 from saas.notifications.outbox import queue_email
 from saas.web.policy import allow, console
@@ -99,13 +101,24 @@ def change_status(code: str):
     before = partner_json(partner)
     partner.status = target
     record(f"partner.{action}", f"partner:{partner.code}", before, partner_json(partner))
-    if action == "approve" and partner.contact_email:
-        queue_email(brand_db(), partner.contact_email,
-                    f"{g.brand.name}: your partner application is approved",
-                    "Your application is approved. The brand's team will send you the API "
-                    "client credentials.")
     brand_db().commit()
+    if action == "approve" and partner.contact_email:
+        _invite_contact(partner)
     return _detail(partner, message=_("Partner is now %(status)s.", status=partner.status))
+
+
+def _invite_contact(partner: Partner) -> None:
+    """Invite the partner's contact to the partner page; the link is emailed."""
+    db = platform_db()
+    new = invite(db, g.brand.id, partner.contact_email, "", partner_code=partner.code,
+                 actor=actor(), client_address=request.remote_addr)
+    db.commit()
+    link = url_for("console_auth.accept_invitation", token=new.token, _external=True)
+    queue_email(brand_db(), partner.contact_email,
+                f"{g.brand.name}: your partner application is approved",
+                "Your application is approved. Open this link within 7 days to set up your "
+                f"partner page, where you create API credentials and follow your usage:\n{link}\n")
+    brand_db().commit()
 
 
 def _number(name: str, low: float, high: float) -> float:

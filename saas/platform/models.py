@@ -132,6 +132,21 @@ class Invitation(PlatformModel):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set for an invitation to a partner's page instead of a console role.
+    partner_code: Mapped[str | None] = mapped_column(String(64))
+
+
+class PartnerContact(PlatformModel):
+    """A person who signs in to one partner's page on a brand's site."""
+
+    __tablename__ = "partner_contact"
+    __table_args__ = (UniqueConstraint("user_id", "brand_id", "partner_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brand.id", ondelete="CASCADE"), index=True)
+    partner_code: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # The platform's audit trail lives in the platform database with these tables.

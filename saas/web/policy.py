@@ -25,7 +25,7 @@ CONSOLE_ROLES = ("owner", "admin", "analyst", "support")
 
 @dataclass(frozen=True)
 class Policy:
-    """``kind`` is public, member, console, partner or platform_admin."""
+    """``kind`` is public, member, console, partner, partner_contact or platform_admin."""
 
     kind: str
     roles: frozenset[str] = field(default_factory=frozenset)
@@ -39,6 +39,8 @@ class Policy:
 PUBLIC = Policy("public")
 MEMBER = Policy("member")
 PLATFORM_ADMIN = Policy("platform_admin")
+# A signed-in contact of one of the brand's partners, on that partner's page.
+PARTNER_CONTACT = Policy("partner_contact")
 
 
 def console(*roles: str) -> Policy:

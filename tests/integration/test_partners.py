@@ -3,6 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 import pytest
 from api_helpers import bearer, make_partner, request_token
 from console_helpers import console_sign_in, form_post, make_console_user
@@ -188,4 +189,63 @@ def test_sla_table_shows_a_missed_day(runtime, shop, wsgi_app):
     admin = admin_client(runtime, wsgi_app)
     page = admin.get("/t/shop/admin/partners/kiosk")
     assert b'data-testid="sla-2026-11-03">missed: p95_ms 900.0 / 300' in page.data
-    assert b"data-plotly=" in page.data
+    assert b"data-figure=" in page.data
+
+
+def accept_partner_invitation(runtime, client):
+    """Apply, approve in the console, and accept the emailed invitation with TOTP."""
+    apply(client)
+    admin = admin_client(runtime, client.application)
+    base = "/t/shop/admin/partners/corner-cafe"
+    form_post(admin, f"{base}/status", token_from=base, action="approve")
+    with runtime.brand_session("shop") as session:
+        body = session.scalars(select(OutboxEmail.body_text).where(
+            OutboxEmail.to_address == "owner@corner.example")
+            .order_by(OutboxEmail.id.desc())).first()
+    link = re.search(r"http://localhost(\S+)", body).group(1)
+    contact = Client(client.application)
+    form_post(contact, link, password="harbour-lantern-42")
+    enrol = contact.get("/t/shop/admin/enrol")
+    secret = re.search(rb'data-testid="totp-secret">([A-Z2-7]+)<', enrol.data).group(1)
+    confirmed = form_post(contact, "/t/shop/admin/enrol",
+                          code=pyotp.TOTP(secret.decode()).now())
+    codes_page = contact.get(confirmed.headers["Location"])
+    return contact, codes_page
+
+
+def test_approved_contact_reaches_the_partner_page(runtime, shop, client):
+    contact, codes_page = accept_partner_invitation(runtime, client)
+    assert b'href="/t/shop/partner/"' in codes_page.data
+    page = contact.get("/t/shop/partner/")
+    assert page.status_code == 200
+    assert b"Partner page of Corner Cafe" in page.data
+
+
+def test_partner_contact_cannot_open_the_console(runtime, shop, client):
+    contact, _codes = accept_partner_invitation(runtime, client)
+    assert contact.get("/t/shop/admin/").status_code == 403
+
+
+def test_partner_contact_creates_and_rotates_credentials(runtime, shop, client):
+    contact, _codes = accept_partner_invitation(runtime, client)
+    created = form_post(contact, "/t/shop/partner/clients", token_from="/t/shop/partner/")
+    client_id = re.search(rb'data-testid="client-id">([^<]+)<', created.data).group(1).decode()
+    rotated = form_post(contact, f"/t/shop/partner/clients/{client_id}/rotate",
+                        token_from="/t/shop/partner/")
+    new_secret = re.search(rb'data-testid="client-secret">([^<]+)<', rotated.data).group(1)
+    with runtime.brand_session("shop") as session:
+        actions = list(session.scalars(select(BrandAuditEntry.action)
+                                       .order_by(BrandAuditEntry.id)))
+    assert rotated.status_code == 200
+    assert new_secret
+    assert actions[-2:] == ["partner.client_create", "partner.secret_rotate"]
+
+
+def test_staff_without_partner_contact_cannot_open_partner_page(runtime, shop, wsgi_app):
+    admin = admin_client(runtime, wsgi_app)
+    assert admin.get("/t/shop/partner/").status_code == 403
+
+
+def test_anonymous_partner_page_goes_to_sign_in(shop, client):
+    response = client.get("/t/shop/partner/")
+    assert response.headers["Location"].startswith("/t/shop/admin/sign-in")

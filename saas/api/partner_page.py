@@ -1,0 +1,87 @@
+"""The partner's own page on the brand's site: its credentials, usage and service levels.
+
+Contacts are invited when the brand approves the partner, sign in with password and TOTP
+like console users, and see only their own partner.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from saas.api.models import Partner, PartnerClient, PartnerSlaDay, PartnerStatus
+from saas.api.partners import add_client, rotate_secret
+from saas.console.identity import current_partner_code, current_user
+from saas.console.partners import SLA_DAYS, _chart
+from saas.security import audit
+from saas.web.policy import PARTNER_CONTACT, allow
+from saas.web.tenant import brand_db
+from saas.web.themes import render
+
+bp = Blueprint("partner_page", __name__)
+
+
+def _partner() -> Partner:
+    partner = brand_db().scalar(select(Partner).where(Partner.code == current_partner_code()))
+    if partner is None:
+        abort(404)
+    return partner
+
+
+def _record(action: str, partner: Partner, after: dict) -> None:
+    audit.record(brand_db(), actor=f"user:{current_user().email}", action=action,
+                 target=f"partner:{partner.code}", after=after,
+                 client_address=request.remote_addr)
+
+
+def _page(partner: Partner, *, message=None, error=None, secret=None, status=200):
+    db = brand_db()
+    clients = list(db.scalars(select(PartnerClient).where(PartnerClient.partner_id == partner.id)
+                              .order_by(PartnerClient.id)))
+    days = list(db.scalars(select(PartnerSlaDay).where(PartnerSlaDay.partner_id == partner.id)
+                           .order_by(PartnerSlaDay.day.desc()).limit(SLA_DAYS)))
+    days.reverse()
+    return render("partner_page/overview.html", partner=partner, clients=clients, days=days,
+                  chart=_chart(days) if days else None, message=message, error=error,
+                  secret=secret, email=current_user().email), status
+
+
+@bp.get("/")
+@allow(PARTNER_CONTACT)
+def overview():
+    return _page(_partner())
+
+
+@bp.post("/clients")
+@allow(PARTNER_CONTACT)
+def new_client():
+    partner = _partner()
+    if partner.status != PartnerStatus.ACTIVE:
+        return _page(partner, status=409, error=_("Your partnership is %(status)s, so no new "
+                                                  "credentials can be made.",
+                                                  status=partner.status))
+    client_id, secret = add_client(brand_db(), partner)
+    _record("partner.client_create", partner, {"client_id": client_id})
+    brand_db().commit()
+    return _page(partner, secret={"client_id": client_id, "secret": secret},
+                 message=_("Client created. Copy the secret now: it is shown only once."))
+
+
+@bp.post("/clients/<client_id>/rotate")
+@allow(PARTNER_CONTACT)
+def rotate(client_id: str):
+    partner = _partner()
+    client = brand_db().scalar(select(PartnerClient).where(
+        PartnerClient.partner_id == partner.id, PartnerClient.client_id == client_id,
+        PartnerClient.revoked_at.is_(None)))
+    if client is None:
+        abort(404)
+    secret = rotate_secret(brand_db(), client)
+    _record("partner.secret_rotate", partner,
+            {"client_id": client_id,
+             "previous_valid_until": client.previous_valid_until.isoformat()})
+    brand_db().commit()
+    return _page(partner, secret={"client_id": client_id, "secret": secret}, message=_(
+        "New secret issued; the old one works for 24 more hours. Copy the new secret now: it is "
+        "shown only once."))
