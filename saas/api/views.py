@@ -54,6 +54,17 @@ def openapi():
     return jsonify(openapi_document(request.url_root.rstrip("/") + "/api/v1"))
 
 
+@bp.get("/docs")
+@allow(PUBLIC)
+def docs():
+    """The OpenAPI document as a readable page."""
+    from saas.api.partners import SCOPES
+    from saas.web.themes import render
+
+    spec = openapi_document(request.url_root.rstrip("/") + "/api/v1")
+    return render("api/docs.html", spec=spec, scopes=SCOPES)
+
+
 # --- Request helpers -------------------------------------------------------------------------
 
 def json_body() -> dict[str, Any]:

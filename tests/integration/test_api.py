@@ -182,3 +182,11 @@ def test_openapi_lists_every_operation(client, make_brand):
     assert operations == {"getMember", "enrolMember", "issueClaimCode", "getBalance",
                           "listEntries", "createAccrual", "createRefund", "createRedemption",
                           "listRewards", "useVoucher"}
+
+
+def test_docs_page_lists_operations_and_scopes(client, make_brand):
+    make_brand("shop")
+    page = client.get("/t/shop/api/v1/docs")
+    assert page.status_code == 200
+    assert b'id="createAccrual"' in page.data
+    assert b"<code>points:earn</code>" in page.data
