@@ -17,7 +17,7 @@ DEFAULT_LIMIT = "120/minute"
 
 def client_key() -> str:
     client = g.get("api_client")
-    return f"{g.brand.slug}:{client.client_id}" if client is not None else "anonymous"
+    return f"{g.brand.slug}:{client.client_id if client is not None else 'anonymous'}"
 
 
 def client_limit() -> str:
@@ -46,5 +46,6 @@ def init_app(app: Flask) -> Limiter:
     limiter.limit(client_limit, key_func=client_key)(views.bp)
     limiter.exempt(views.token)
     limiter.exempt(views.openapi)
+    limiter.exempt(views.docs)
     app.extensions["tessera.limiter"] = limiter
     return limiter
