@@ -53,7 +53,8 @@ def demo_command(ctx: click.Context, host: str, port: int, serve: bool) -> None:
         import_cdnow(runtime, data)
         add_synthetic_redemptions(runtime)
         users = ensure_demo_users(runtime)
-        print_urls(runtime, host, port, users)
+        partner = ensure_demo_partner(runtime)
+        print_urls(runtime, host, port, users, partner)
     if serve:
         from saas.cli import serve_command
 
@@ -164,6 +165,8 @@ def ensure_demo_users(runtime) -> list[dict]:
 
     store = runtime.settings.instance_path / "demo-console-users.json"
     known = json.loads(store.read_text()) if store.exists() else {}
+    # Looked up first: on SQLite a second connection cannot read while this session writes.
+    brand_ids = {slug: runtime.brand(slug).id for _email, slug, *_rest in DEMO_USERS if slug}
     with runtime.platform_session() as db:
         for email, slug, role, platform_admin in DEMO_USERS:
             if db.scalar(select(User.id).where(User.email == email)) is not None \
@@ -173,7 +176,7 @@ def ensure_demo_users(runtime) -> list[dict]:
             user = create_user(db, email, password, platform_admin=platform_admin,
                                actor="demo")
             if slug is not None:
-                db.add(Delegation(user_id=user.id, brand_id=runtime.brand(slug).id, role=role))
+                db.add(Delegation(user_id=user.id, brand_id=brand_ids[slug], role=role))
             confirm_totp(db, user, secret, pyotp.TOTP(secret).now())
             user.totp_last_step = None  # nobody saw that code, so it stays usable
             db.commit()
@@ -184,7 +187,24 @@ def ensure_demo_users(runtime) -> list[dict]:
     return [{"email": email, **known[email]} for email, *_rest in DEMO_USERS]
 
 
-def print_urls(runtime, host: str, port: int, users: list[dict]) -> None:
+def ensure_demo_partner(runtime) -> dict:
+    """Create the music store's demo partner once and keep its credentials with the users'."""
+    from saas.api.partners import SCOPES, create_partner
+
+    store = runtime.settings.instance_path / "demo-partner.json"
+    if store.exists():
+        return json.loads(store.read_text())
+    with runtime.brand_session(MUSIC_STORE) as session:
+        created = create_partner(session, "Demo Till", " ".join(SCOPES),
+                                 contact_email="till@music-store.example")
+        session.commit()
+    data = created.as_json()
+    store.write_text(json.dumps(data, indent=2))
+    store.chmod(0o600)
+    return data
+
+
+def print_urls(runtime, host: str, port: int, users: list[dict], partner: dict) -> None:
     base = f"http://{host}:{port}"
     click.echo("")
     click.echo(f"platform start page:  {base}/")
@@ -199,6 +219,14 @@ def print_urls(runtime, host: str, port: int, users: list[dict]) -> None:
     for user in users:
         click.echo(f"  {user['role']:<15} {user['email']:<30} password {user['password']}"
                    f"  TOTP key {user['totp_secret']}")
+    api = f"{base}/t/{MUSIC_STORE}/api/v1"
+    click.echo("")
+    click.echo(f"partner API docs:     {api}/docs  (OpenAPI: {api}/openapi.json)")
+    click.echo(f"demo partner client:  client_id {partner['client_id']}  "
+               f"client_secret {partner['client_secret']}")
+    click.echo(f"  curl -u {partner['client_id']}:{partner['client_secret']} "
+               f"-d grant_type=client_credentials -d 'scope=points:earn members:read' "
+               f"{api}/oauth/token")
     click.echo("")
     click.echo("portal sign-in: open a brand's portal, choose Join, and confirm the address with")
     click.echo("the link that the log prints (emails go to the log without TESSERA_SMTP_URL).")
