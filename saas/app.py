@@ -9,6 +9,7 @@ from flask import Flask
 
 from saas import api
 from saas.config import Settings, load_settings
+from saas.console import analytics as console_analytics
 from saas.console import auth_views as console_auth
 from saas.console import catalog as console_catalog
 from saas.console import identity as console_identity
@@ -104,3 +105,4 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(console_imports.bp, url_prefix="/admin")
     app.register_blueprint(console_theme.bp, url_prefix="/admin")
     app.register_blueprint(console_catalog.bp, url_prefix="/admin")
+    app.register_blueprint(console_analytics.bp, url_prefix="/admin")

@@ -1,0 +1,103 @@
+"""Brand console analytics: KPI tiles against the previous period and a daily chart."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import plotly.graph_objects as go
+from flask import Blueprint, g, request
+from flask_babel import gettext as _
+from plotly.subplots import make_subplots
+from sqlalchemy import func, select
+
+from saas.analytics.kpis import KpiEngine
+from saas.analytics.models import ALL, KpiDay
+from saas.console.base import page
+from saas.extensions import htmx
+from saas.web.policy import allow, console
+from saas.web.tenant import brand_db
+
+bp = Blueprint("console_analytics", __name__)
+
+DEFAULT_DAYS = 30
+# Maximum days in a range, so one request reads at most this many day rows per series.
+MAX_DAYS = 731
+
+# KPI tiles in display order, with their labels.
+TILES = (
+    ("members_total", lambda: _("Members")),
+    ("new_members", lambda: _("New members")),
+    ("active_members_30d", lambda: _("Active in the last 30 days")),
+    ("active_members_90d", lambda: _("Active in the last 90 days")),
+    ("points_earned", lambda: _("Points earned")),
+    ("points_redeemed", lambda: _("Points redeemed")),
+    ("points_expired", lambda: _("Points expired")),
+    ("points_outstanding", lambda: _("Outstanding points")),
+    ("liability_minor", lambda: _("Liability")),
+    ("redemption_rate", lambda: _("Redemption rate")),
+    ("breakage_rate", lambda: _("Breakage rate")),
+    ("member_revenue_minor", lambda: _("Revenue from members")),
+    ("average_order_value_minor", lambda: _("Average order value")),
+    ("repeat_purchase_rate", lambda: _("Repeat-purchase rate")),
+)
+
+
+@bp.get("/analytics")
+@allow(console("owner", "admin", "analyst"))
+def dashboard():
+    brand = g.brand
+    session = brand_db()
+    start, end, error = _requested_range(session, brand.timezone)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+    kpis = engine.kpis(start, end)
+    tiles = [(label(), kpis[name]) for name, label in TILES]
+    template = "console/_analytics_body.html" if htmx else "console/analytics.html"
+    return page(template, start=start, end=end, error=error, tiles=tiles,
+                figure=_chart(engine, start, end), currency=brand.base_currency)
+
+
+def _requested_range(session, timezone: str) -> tuple[date, date, str | None]:
+    """Read ``start`` and ``end`` (ISO dates), defaulting to the last 30 days with data."""
+    latest = session.scalar(select(func.max(KpiDay.day)).where(KpiDay.dimension == ALL))
+    today = datetime.now(ZoneInfo(timezone)).date()
+    default_end = min(latest, today) if latest else today
+    default = (default_end - timedelta(days=DEFAULT_DAYS - 1), default_end)
+    raw_start = request.args.get("start", "").strip()
+    raw_end = request.args.get("end", "").strip()
+    if not raw_start and not raw_end:
+        return *default, None
+    try:
+        start = date.fromisoformat(raw_start) if raw_start else default[0]
+        end = date.fromisoformat(raw_end) if raw_end else default[1]
+    except ValueError:
+        return *default, _("Invalid date %(start)s to %(end)s: use YYYY-MM-DD, such as "
+                           "2025-03-01.", start=raw_start or "-", end=raw_end or "-")
+    if end < start:
+        return *default, _("Invalid range: the end %(end)s is before the start %(start)s.",
+                           start=start.isoformat(), end=end.isoformat())
+    if (end - start).days + 1 > MAX_DAYS:
+        return *default, _("The range is too long: choose at most %(days)d days.",
+                           days=MAX_DAYS)
+    return start, end, None
+
+
+def _chart(engine: KpiEngine, start: date, end: date) -> str:
+    """Return the daily chart as Plotly figure JSON, drawn in the page by js/charts.js."""
+    earned = engine.daily_series("points_earned", start, end)
+    redeemed = engine.daily_series("points_redeemed", start, end)
+    joined = engine.daily_series("new_members", start, end)
+    days = [row.day.isoformat() for row in earned]
+
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(go.Scatter(x=days, y=[row.value for row in earned], mode="lines",
+                                name=_("Points earned")), secondary_y=False)
+    figure.add_trace(go.Scatter(x=days, y=[row.value for row in redeemed], mode="lines",
+                                name=_("Points redeemed")), secondary_y=False)
+    figure.add_trace(go.Bar(x=days, y=[row.value for row in joined], name=_("New members"),
+                            opacity=0.4), secondary_y=True)
+    figure.update_layout(margin={"l": 40, "r": 40, "t": 20, "b": 40}, height=360,
+                         legend={"orientation": "h"}, template="none")
+    figure.update_yaxes(title_text=_("Points"), secondary_y=False)
+    figure.update_yaxes(title_text=_("New members"), secondary_y=True)
+    return figure.to_json()

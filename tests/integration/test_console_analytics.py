@@ -1,0 +1,144 @@
+"""The console analytics page: KPI tiles with the previous period, the chart data, the date
+range by HTMX, and role checks, through HTTP on both databases."""
+
+import html
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+from console_helpers import console_sign_in, make_console_user
+from loyalty_helpers import add_rule, buy
+from werkzeug.test import Client
+
+from saas.analytics.rollup import rollup
+
+PAGE = "/t/shop/admin/analytics"
+
+
+@pytest.fixture
+def shop(runtime, make_brand):
+    """A brand with two orders in March 2025 (15 and 25 points), rolled up."""
+    brand = make_brand("shop", name="Shop", timezone="Europe/Berlin")
+    with runtime.brand_session("shop") as session:
+        add_rule(session)
+        buy(session, brand, "m1", 1500, at=datetime(2025, 3, 5, 12, tzinfo=UTC))
+        buy(session, brand, "m2", 2500, at=datetime(2025, 3, 20, 12, tzinfo=UTC))
+        rollup(session, brand.timezone)
+        session.commit()
+    return brand
+
+
+def signed_in(runtime, wsgi_app, role):
+    email = f"{role}@example.com"
+    secret = make_console_user(runtime, email, brand="shop", role=role)
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/shop", email, secret)
+    return client
+
+
+def tile(body: str, name: str) -> str:
+    match = re.search(rf'data-kpi="{name}">(.*?)</div>', body, re.S)
+    assert match, f"no tile {name}"
+    return match.group(1)
+
+
+def figure(body: str) -> dict:
+    match = re.search(r'data-figure="([^"]*)"', body)
+    assert match, "no chart on the page"
+    return json.loads(html.unescape(match.group(1)))
+
+
+def test_analyst_sees_kpi_tiles(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "analyst")
+
+    response = client.get(f"{PAGE}?start=2025-03-01&end=2025-03-31")
+    body = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert ">40<" in tile(body, "points_earned")
+    assert ">2<" in tile(body, "new_members")
+    assert "no previous figure" in tile(body, "points_earned")
+
+
+def test_tiles_show_change_against_previous_period(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "analyst")
+
+    body = client.get(f"{PAGE}?start=2025-03-16&end=2025-03-31").get_data(as_text=True)
+
+    # 25 points from 16 to 31 March against 15 in the 16 days before.
+    assert "+66.7 %" in tile(body, "points_earned")
+
+
+def test_chart_has_one_point_per_day(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "owner")
+
+    body = client.get(f"{PAGE}?start=2025-03-01&end=2025-03-31").get_data(as_text=True)
+    traces = figure(body)["data"]
+
+    assert [len(trace["x"]) for trace in traces] == [31, 31, 31]
+    assert sum(traces[0]["y"]) == 40
+    assert sum(traces[2]["y"]) == 2
+
+
+def test_page_loads_plotly_from_own_origin(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "owner")
+
+    response = client.get(PAGE)
+    body = response.get_data(as_text=True)
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+
+    assert f'src="/t/shop/static/js/plotly.min.js" nonce="{nonce}"' in body
+    assert f'src="/t/shop/static/js/charts.js" nonce="{nonce}"' in body
+    assert "<script>" not in body
+
+
+def test_default_range_ends_at_latest_data(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "owner")
+
+    body = client.get(PAGE).get_data(as_text=True)
+
+    assert 'name="start" type="date" value="2025-02-19"' in body
+    assert 'name="end" type="date" value="2025-03-20"' in body
+
+
+def test_htmx_request_gets_only_the_body(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "owner")
+
+    response = client.get(f"{PAGE}?start=2025-03-01&end=2025-03-10",
+                          headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert "<html" not in body
+    assert ">15<" in tile(body, "points_earned")
+
+
+def test_reversed_range_shows_an_error(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "owner")
+
+    body = client.get(f"{PAGE}?start=2025-03-31&end=2025-03-01").get_data(as_text=True)
+
+    assert "Invalid range: the end 2025-03-01 is before the start 2025-03-31." in body
+
+
+def test_invalid_date_shows_an_error(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "owner")
+
+    body = client.get(f"{PAGE}?start=March").get_data(as_text=True)
+
+    assert "Invalid date March to -: use YYYY-MM-DD" in body
+
+
+def test_support_role_is_refused(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "support")
+
+    assert client.get(PAGE).status_code == 403
+
+
+def test_section_link_shown_to_analysts(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "analyst")
+
+    body = client.get("/t/shop/admin/").get_data(as_text=True)
+
+    assert 'href="/t/shop/admin/analytics"' in body
