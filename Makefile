@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint lock translations clean static
+.PHONY: demo test install lint lock translations clean
 
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
@@ -23,15 +23,7 @@ install: $(STAMP)
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -i $< -o $@
 
-# plotly.js for the console charts, served from the app's own origin as the CSP requires.
-PLOTLY_JS := themes/base/static/js/plotly.min.js
-
-$(PLOTLY_JS): $(STAMP)
-	cp "$$($(BIN)/python -c 'import os, plotly; print(os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js"))')" $@
-
-static: $(PLOTLY_JS)
-
-demo: $(STAMP) $(CATALOGS) $(PLOTLY_JS)
+demo: $(STAMP) $(CATALOGS)
 	$(BIN)/tessera demo
 
 test: $(STAMP) $(CATALOGS)

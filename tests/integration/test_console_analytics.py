@@ -44,7 +44,7 @@ def tile(body: str, name: str) -> str:
 
 
 def figure(body: str) -> dict:
-    match = re.search(r'data-figure="([^"]*)"', body)
+    match = re.search(r'data-plotly="([^"]*)"', body)
     assert match, "no chart on the page"
     return json.loads(html.unescape(match.group(1)))
 
@@ -88,7 +88,7 @@ def test_page_loads_plotly_from_own_origin(runtime, shop, wsgi_app):
     body = response.get_data(as_text=True)
     nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
 
-    assert f'src="/t/shop/static/js/plotly.min.js" nonce="{nonce}"' in body
+    assert f'src="/t/shop/vendor/plotly.min.js" nonce="{nonce}"' in body
     assert f'src="/t/shop/static/js/charts.js" nonce="{nonce}"' in body
     assert "<script>" not in body
 

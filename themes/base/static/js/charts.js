@@ -1,20 +1,14 @@
-// Draw the Plotly figures kept as JSON in data-figure attributes, on page load and after
-// HTMX swaps, so no inline script is needed under the Content-Security-Policy.
-// NOTE: plotly.js adds a few style rules at run time, and style-src 'self' blocks them. The
-// charts still draw, and the mode bar, which needs those rules, is switched off.
+// Draw every element with a data-plotly attribute (a Plotly figure as JSON), on page load
+// and after HTMX swaps in new content.
 (function () {
   function draw(root) {
-    root.querySelectorAll("[data-figure]").forEach(function (element) {
-      if (typeof Plotly === "undefined") {
-        return;
-      }
-      const figure = JSON.parse(element.dataset.figure);
-      Plotly.react(element, figure.data, figure.layout, {
-        responsive: true, displayModeBar: false,
-      });
+    root.querySelectorAll("[data-plotly]:not([data-drawn])").forEach(function (element) {
+      var figure = JSON.parse(element.getAttribute("data-plotly"));
+      window.Plotly.newPlot(element, figure.data, figure.layout,
+                            {displayModeBar: false, responsive: true});
+      element.setAttribute("data-drawn", "true");
     });
   }
-
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
-  document.addEventListener("htmx:afterSwap", function (event) { draw(event.detail.target); });
+  document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
 })();
