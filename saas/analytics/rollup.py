@@ -23,7 +23,7 @@ from saas.db import utcnow
 from saas.loyalty.models import EntryKind, LedgerEntry, Member, Order
 
 BATCH_SIZE = 10_000
-# Day rows per upsert statement, well below the bind-parameter limits of both databases.
+# Day rows per executemany call of the upsert.
 UPSERT_ROWS = 1_000
 # Ids come from sequences, so a transaction can commit a lower id after a higher one is
 # already visible. A run stops before a gap in the ids while the row after it is younger
@@ -209,15 +209,17 @@ def _upsert(session: Session, sums: dict[Key, dict[str, int]]) -> None:
         by_columns[columns].append({"day": day, "dimension": dimension, "value": value,
                                     "updated_at": now, **measures})
     table = KpiDay.__table__
+    connection = session.connection()
     for columns, rows in by_columns.items():
+        # Core executemany, so the statement compiles once for any number of rows.
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["day", "dimension", "value"],
+            set_={**{name: table.c[name] + statement.excluded[name] for name in columns},
+                  "updated_at": statement.excluded.updated_at},
+        )
         for start in range(0, len(rows), UPSERT_ROWS):
-            statement = insert(KpiDay).values(rows[start:start + UPSERT_ROWS])
-            statement = statement.on_conflict_do_update(
-                index_elements=["day", "dimension", "value"],
-                set_={**{name: table.c[name] + statement.excluded[name] for name in columns},
-                      "updated_at": statement.excluded.updated_at},
-            )
-            session.execute(statement)
+            connection.execute(statement, rows[start:start + UPSERT_ROWS])
 
 
 def _insert_for(session: Session):

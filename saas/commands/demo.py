@@ -52,6 +52,7 @@ def demo_command(ctx: click.Context, host: str, port: int, serve: bool) -> None:
         data = fetch_cdnow(runtime.settings.instance_path / "cache")
         import_cdnow(runtime, data)
         add_synthetic_redemptions(runtime)
+        roll_up_analytics(runtime)
         users = ensure_demo_users(runtime)
         partner = ensure_demo_partner(runtime)
         print_urls(runtime, host, port, users, partner)
@@ -145,6 +146,18 @@ def add_synthetic_redemptions(runtime) -> None:
                                 at=at + timedelta(days=2))
                     session.commit()
     click.echo(f"synthetic redemptions added: {added} (source {SYNTHETIC_SOURCE})")
+
+
+def roll_up_analytics(runtime) -> None:
+    """Run the KPI rollup once, so the console's analytics page has the imported history."""
+    from saas.analytics.rollup import rollup
+
+    with runtime.brand_session(MUSIC_STORE) as session:
+        # Nothing else writes to the demo brand now, so no gap in the ids can still fill.
+        added = rollup(session, runtime.brand(MUSIC_STORE).timezone, grace=timedelta(0))
+        session.commit()
+    click.echo(f"analytics rollup: {added['ledger_entry']} ledger entries, "
+               f"{added['purchase_order']} orders, {added['member']} members added")
 
 
 DEMO_USERS = (
