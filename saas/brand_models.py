@@ -2,6 +2,7 @@
 
 from saas.analytics import models as _analytics  # noqa: F401
 from saas.api import models as _api  # noqa: F401
+from saas.api import webhooks as _webhooks  # noqa: F401
 from saas.db import BrandModel
 from saas.jobs import models as _jobs  # noqa: F401
 from saas.loyalty import claims as _claims  # noqa: F401

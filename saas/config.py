@@ -39,6 +39,10 @@ class Settings:
     instance_path: Path = field(default_factory=lambda: Path("instance"))
     smtp_url: str | None = None
     max_brand_engines: int = 32
+    # Webhook hosts exempt from the https and public-address rules (local test receivers).
+    webhook_allow_hosts: frozenset[str] = frozenset()
+    # Seconds before each retry of a failed webhook delivery; one more attempt than entries.
+    webhook_backoff: tuple[int, ...] = (60, 300, 1800, 7200, 21600)
 
     @property
     def is_production(self) -> bool:
@@ -76,6 +80,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         instance_path=instance_path,
         smtp_url=values.get("TESSERA_SMTP_URL") or None,
         max_brand_engines=_int(values, "TESSERA_MAX_BRAND_ENGINES", 32, minimum=1, maximum=10000),
+        webhook_allow_hosts=_host_names(values, "TESSERA_WEBHOOK_ALLOW_HOSTS"),
+        webhook_backoff=_backoff(values, "TESSERA_WEBHOOK_BACKOFF"),
     )
 
 
@@ -191,3 +197,39 @@ def _redis_url(values: Mapping[str, str]) -> str | None:
             f"TESSERA_REDIS_URL={value!r} is invalid: expected redis://host:port/db"
         )
     return value
+
+
+def _host_names(values: Mapping[str, str], name: str) -> frozenset[str]:
+    hosts = set()
+    for part in values.get(name, "").split(","):
+        host = part.strip().lower().rstrip(".")
+        if not host:
+            continue
+        if not re.fullmatch(r"[a-z0-9:]([a-z0-9.:-]*[a-z0-9])?", host):
+            raise ConfigError(
+                f"{name} has {part.strip()!r}: expected comma-separated host names or IP "
+                "addresses, without scheme or port, such as 127.0.0.1,localhost"
+            )
+        hosts.add(host)
+    return frozenset(hosts)
+
+
+def _backoff(values: Mapping[str, str], name: str) -> tuple[int, ...]:
+    text = values.get(name, "").strip()
+    if not text:
+        return Settings.webhook_backoff
+    delays = []
+    for part in text.split(","):
+        try:
+            delay = int(part.strip())
+        except ValueError:
+            raise ConfigError(
+                f"{name} has {part.strip()!r}: expected comma-separated whole seconds, such as "
+                "60,300,1800,7200,21600"
+            ) from None
+        if not 1 <= delay <= 7 * 24 * 3600:
+            raise ConfigError(f"{name} has {delay}: each delay must be 1 to 604800 seconds")
+        delays.append(delay)
+    if len(delays) > 20:
+        raise ConfigError(f"{name} lists {len(delays)} delays: give at most 20")
+    return tuple(delays)

@@ -42,10 +42,25 @@ def expire_points_job(ctx: JobContext) -> dict:
 
 @job("tiers.recalculate", queue="default", every=24 * 3600)
 def recalculate_tiers_job(ctx: JobContext) -> dict:
-    """Apply downgrades (upgrades already happen at accrual) from the rolling window."""
+    """Apply downgrades (upgrades already happen at accrual) from the rolling window.
+
+    Each change also emits a ``tier.changed`` webhook event, committed with the change.
+    """
+    from sqlalchemy import select
+
+    from saas.api.webhooks import deliver_after_commit, tier_changed
+    from saas.loyalty.models import Member, Tier
     from saas.loyalty.tiers import recalculate_tiers
 
-    return recalculate_tiers(ctx.session, utcnow())
+    codes = dict(ctx.session.execute(select(Tier.id, Tier.code)).all())
+    before = dict(ctx.session.execute(select(Member.id, Member.tier_id)).all())
+    now = utcnow()
+    result = recalculate_tiers(ctx.session, now)
+    deliver_after_commit(ctx.session, ctx.runtime)
+    for member in ctx.session.scalars(select(Member).where(Member.merged_into_id.is_(None))):
+        if member.tier_id != before.get(member.id):
+            tier_changed(ctx.session, member, codes.get(before.get(member.id)), now)
+    return result
 
 
 @job("idempotency.purge", queue="default", every=24 * 3600)
@@ -85,6 +100,18 @@ def relay_outbox_job(ctx: JobContext) -> dict:
     settings = ctx.runtime.settings
     sender = smtp_sender(settings.smtp_url) if settings.smtp_url else log_sender
     return relay_outbox(ctx.session, sender, f"no-reply@{settings.base_domain}")
+
+
+@job("webhooks.deliver", queue="default", every=60)
+def deliver_webhooks_job(ctx: JobContext) -> dict:
+    """Send due webhook events to partners' endpoints, and drop old delivered ones."""
+    from saas.api.webhook_delivery import clear_wake_mark, deliver_due, purge_delivered
+
+    # Cleared before claiming, so an event committed after this point queues a new run.
+    clear_wake_mark(ctx.runtime, ctx.brand.slug)
+    counts = deliver_due(ctx.session, ctx.runtime.settings)
+    counts["purged"] = purge_delivered(ctx.session)
+    return counts
 
 
 @job("analytics.rollup", queue="reports", every=60)

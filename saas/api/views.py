@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from saas.api import oauth, schemas
+from saas.api import oauth, schemas, webhooks
 from saas.api.openapi import Operation, document, openapi_document
 from saas.api.problems import from_body, from_error, problem
 from saas.db import utcnow
@@ -211,8 +211,13 @@ def accrual():
         categories=tuple(data.get("categories", [])), items=tuple(data.get("items", [])))
 
     def run():
-        return accrue(brand_db(), g.brand, order, source=source(),
-                      enrol=bool(data.get("enrol", False)))
+        db = brand_db()
+        tier_before = webhooks.tier_code(db, order.member_ref)
+        result = accrue(db, g.brand, order, source=source(),
+                        enrol=bool(data.get("enrol", False)))
+        webhooks.accrual_events(db, g.api_partner.id, result, tier_before, order.ordered_at)
+        webhooks.deliver_after_commit(db, current_app.extensions["tessera"])
+        return result
 
     return idempotent(order.canonical() | {"enrol": bool(data.get("enrol", False))}, run)
 
@@ -257,10 +262,15 @@ def redemption():
                            field="reward")
 
     def run():
+        db = brand_db()
         if "reward" in data:
-            return redeem_reward(brand_db(), data["member"], data["reward"], source=source())
-        return redeem_points(brand_db(), data["member"], data["points"], source=source(),
-                             reason=data.get("reason"))
+            result = redeem_reward(db, data["member"], data["reward"], source=source())
+        else:
+            result = redeem_points(db, data["member"], data["points"], source=source(),
+                                   reason=data.get("reason"))
+        webhooks.redemption_events(db, g.api_partner.id, result)
+        webhooks.deliver_after_commit(db, current_app.extensions["tessera"])
+        return result
 
     return idempotent(data, run)
 
@@ -285,7 +295,11 @@ def rewards():
                     status=200))
 def voucher_use(code: str):
     def run():
-        return use_voucher(brand_db(), code, used_by=source())
+        db = brand_db()
+        result = use_voucher(db, code, used_by=source())
+        webhooks.voucher_events(db, g.api_partner.id, result)
+        webhooks.deliver_after_commit(db, current_app.extensions["tessera"])
+        return result
 
     return idempotent({"voucher": code.strip().upper()}, run, status=200)
 

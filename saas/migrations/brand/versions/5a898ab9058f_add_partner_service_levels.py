@@ -1,7 +1,7 @@
 """Add partner applications, service objectives and request measurements
 
 Revision ID: 5a898ab9058f
-Revises: 9a0a0df9bf7e
+Revises: 4d2efcf78e00
 Create Date: 2026-12-04 23:15:59.926189
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import saas.db
 
 revision = '5a898ab9058f'
-down_revision = '9a0a0df9bf7e'
+down_revision = '4d2efcf78e00'
 branch_labels = None
 depends_on = None
 
