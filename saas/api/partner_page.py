@@ -6,14 +6,16 @@ like console users, and see only their own partner.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from saas.api.models import Partner, PartnerClient, PartnerSlaDay, PartnerStatus
 from saas.api.partners import add_client, rotate_secret
+from saas.api.webhooks import EVENT_TYPES, delete_endpoint, list_endpoints, register_endpoint
 from saas.console.identity import current_partner_code, current_user
 from saas.console.partners import SLA_DAYS, _chart
+from saas.loyalty.errors import LoyaltyError
 from saas.security import audit
 from saas.web.policy import PARTNER_CONTACT, allow
 from saas.web.tenant import brand_db
@@ -35,7 +37,8 @@ def _record(action: str, partner: Partner, after: dict) -> None:
                  client_address=request.remote_addr)
 
 
-def _page(partner: Partner, *, message=None, error=None, secret=None, status=200):
+def _page(partner: Partner, *, message=None, error=None, secret=None, webhook_secret=None,
+          status=200):
     db = brand_db()
     clients = list(db.scalars(select(PartnerClient).where(PartnerClient.partner_id == partner.id)
                               .order_by(PartnerClient.id)))
@@ -44,7 +47,8 @@ def _page(partner: Partner, *, message=None, error=None, secret=None, status=200
     days.reverse()
     return render("partner_page/overview.html", partner=partner, clients=clients, days=days,
                   chart=_chart(days) if days else None, message=message, error=error,
-                  secret=secret, email=current_user().email), status
+                  secret=secret, webhook_secret=webhook_secret, email=current_user().email,
+                  endpoints=list_endpoints(db, partner.code), event_types=EVENT_TYPES), status
 
 
 @bp.get("/")
@@ -85,3 +89,40 @@ def rotate(client_id: str):
     return _page(partner, secret={"client_id": client_id, "secret": secret}, message=_(
         "New secret issued; the old one works for 24 more hours. Copy the new secret now: it is "
         "shown only once."))
+
+
+def _actor() -> str:
+    return f"user:{current_user().email}"
+
+
+@bp.post("/webhooks")
+@allow(PARTNER_CONTACT)
+def add_webhook():
+    partner = _partner()
+    events = " ".join(name for name in EVENT_TYPES if request.form.get(f"event_{name}") == "on")
+    settings = current_app.extensions["tessera.settings"]
+    try:
+        created = register_endpoint(brand_db(), partner.code, request.form.get("url", ""),
+                                    events, actor=_actor(), secret_key=settings.secret_key,
+                                    allow_hosts=settings.webhook_allow_hosts)
+    except LoyaltyError as exc:
+        brand_db().rollback()
+        return _page(partner, status=400, error=_("Webhook not added: %(reason)s",
+                                                  reason=exc.message))
+    brand_db().commit()
+    return _page(partner, webhook_secret=created.signing_secret, message=_(
+        "Webhook added. Copy its signing secret now: it is shown only once."))
+
+
+@bp.post("/webhooks/<int:endpoint_id>/delete")
+@allow(PARTNER_CONTACT)
+def remove_webhook(endpoint_id: int):
+    partner = _partner()
+    try:
+        discarded = delete_endpoint(brand_db(), partner.code, endpoint_id, actor=_actor())
+    except LoyaltyError:
+        brand_db().rollback()
+        abort(404)
+    brand_db().commit()
+    return _page(partner, message=_("Webhook deleted; %(count)s undelivered events were "
+                                    "discarded.", count=discarded))

@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from saas.api.models import Partner, PartnerClient, PartnerSlaDay, PartnerStatus
 from saas.api.partners import SCOPES, add_client, check_rate_limit, revoke_client, rotate_secret
+from saas.api.webhooks import WebhookEndpoint, WebhookEvent, replay_dead
 from saas.console.accounts import invite
 from saas.console.base import EDITORS, actor, page, record
 from saas.console.identity import platform_db
-from saas.loyalty.errors import InvalidInput
+from saas.loyalty.errors import InvalidInput, LoyaltyError
 from saas.notifications.outbox import queue_email
 from saas.web.policy import allow, console
 from saas.web.tenant import brand_db
@@ -76,9 +77,12 @@ def _detail(partner: Partner, *, message: str | None = None, error: str | None =
     days = list(db.scalars(select(PartnerSlaDay).where(PartnerSlaDay.partner_id == partner.id)
                            .order_by(PartnerSlaDay.day.desc()).limit(SLA_DAYS)))
     days.reverse()
+    dead = list(db.scalars(select(WebhookEvent).join(WebhookEndpoint).where(
+        WebhookEndpoint.partner_id == partner.id, WebhookEvent.dead_at.is_not(None))
+        .order_by(WebhookEvent.id.desc()).limit(50)))
     return page("console/partner.html", partner=partner, clients=clients, days=days,
                 chart=_chart(days) if days else None, scopes=SCOPES, message=message,
-                error=error, secret=secret), status
+                error=error, secret=secret, dead=dead), status
 
 
 @bp.get("/partners/<code>")
@@ -199,6 +203,26 @@ def rotate(code: str, client_id: str):
     return _detail(partner, secret={"client_id": client_id, "secret": secret}, message=_(
         "New secret issued; the old one works for 24 more hours. Copy the new secret now: it is "
         "shown only once."))
+
+
+@bp.post("/partners/<code>/webhook-events/<int:event_id>/replay")
+@allow(console(*EDITORS))
+def replay(code: str, event_id: int):
+    """Send a dead webhook event again from the start of the retry schedule."""
+    partner = _partner_or_404(code)
+    event = brand_db().scalar(select(WebhookEvent).join(WebhookEndpoint).where(
+        WebhookEvent.id == event_id, WebhookEndpoint.partner_id == partner.id))
+    if event is None:
+        abort(404)
+    try:
+        replay_dead(brand_db(), event_id, actor())
+    except LoyaltyError as exc:
+        brand_db().rollback()
+        return _detail(partner, status=409, error=_("Not replayed: %(reason)s",
+                                                    reason=exc.message))
+    brand_db().commit()
+    return _detail(partner, message=_("Event %(id)s is queued for delivery again.",
+                                      id=event_id))
 
 
 @bp.post("/partners/<code>/clients/<client_id>/revoke")

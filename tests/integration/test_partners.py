@@ -12,6 +12,7 @@ from werkzeug.test import Client
 
 from saas.api.models import ApiRequest, Partner, PartnerSlaDay
 from saas.api.sla import summarise_day
+from saas.api.webhooks import WebhookEndpoint, WebhookEvent
 from saas.notifications.outbox import OutboxEmail
 from saas.security.audit import BrandAuditEntry
 
@@ -189,7 +190,7 @@ def test_sla_table_shows_a_missed_day(runtime, shop, wsgi_app):
     admin = admin_client(runtime, wsgi_app)
     page = admin.get("/t/shop/admin/partners/kiosk")
     assert b'data-testid="sla-2026-11-03">missed: p95_ms 900.0 / 300' in page.data
-    assert b"data-figure=" in page.data
+    assert b"data-plotly=" in page.data
 
 
 def accept_partner_invitation(runtime, client):
@@ -249,3 +250,49 @@ def test_staff_without_partner_contact_cannot_open_partner_page(runtime, shop, w
 def test_anonymous_partner_page_goes_to_sign_in(shop, client):
     response = client.get("/t/shop/partner/")
     assert response.headers["Location"].startswith("/t/shop/admin/sign-in")
+
+
+def test_partner_contact_registers_a_webhook_shown_once(runtime, shop, client):
+    contact, _codes = accept_partner_invitation(runtime, client)
+    added = form_post(contact, "/t/shop/partner/webhooks", token_from="/t/shop/partner/",
+                      url="https://93.184.216.34/tessera",
+                      **{"event_points.earned": "on"})
+    secret = re.search(rb'data-testid="webhook-secret">([^<]+)<', added.data)
+    with runtime.brand_session("shop") as session:
+        endpoint = session.scalar(select(WebhookEndpoint))
+    assert added.status_code == 200
+    assert secret is not None
+    assert endpoint.event_types == ["points.earned"]
+    assert secret.group(1) not in contact.get("/t/shop/partner/").data
+
+
+def test_webhook_to_a_private_address_is_refused(runtime, shop, client):
+    contact, _codes = accept_partner_invitation(runtime, client)
+    refused = form_post(contact, "/t/shop/partner/webhooks", token_from="/t/shop/partner/",
+                        url="https://10.1.2.3/hook", **{"event_points.earned": "on"})
+    assert refused.status_code == 400
+    assert b"10.1.2.3" in refused.data
+
+
+def test_admin_replays_a_dead_webhook_event(runtime, shop, wsgi_app):
+    make_partner(runtime, "shop", "rewards:read", name="Kiosk")
+    partner = partner_row(runtime, "kiosk")
+    with runtime.brand_session("shop") as session:
+        endpoint = WebhookEndpoint(partner_id=partner.id, url="https://hooks.example.org/x",
+                                   events="points.earned", secret_encrypted="x")
+        session.add(endpoint)
+        session.flush()
+        event = WebhookEvent(endpoint_id=endpoint.id, event_type="points.earned",
+                             payload={}, attempts=6, dead_at=datetime.now(UTC),
+                             last_error="HTTP 500")
+        session.add(event)
+        session.commit()
+        event_id = event.id
+    admin = admin_client(runtime, wsgi_app)
+    base = "/t/shop/admin/partners/kiosk"
+    assert b"HTTP 500" in admin.get(base).data
+    replayed = form_post(admin, f"{base}/webhook-events/{event_id}/replay", token_from=base)
+    with runtime.brand_session("shop") as session:
+        row = session.get(WebhookEvent, event_id)
+        assert (row.dead_at, row.attempts) == (None, 0)
+    assert replayed.status_code == 200
