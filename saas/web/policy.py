@@ -2,7 +2,7 @@
 
 Every view function carries a ``Policy`` set by ``@allow(...)``. One ``before_request``
 hook looks the policy up and lets the request through, sends it to a sign-in page, or
-answers 401 or 403. A route without a declared policy answers 500 and logs the endpoint,
+returns 401 or 403. A route without a declared policy returns 500 and logs the endpoint,
 so a forgotten declaration closes the route instead of opening it; a test enumerates
 every route to make sure none is missing.
 
@@ -92,15 +92,15 @@ def init_app(app: Flask) -> None:
 def enforce():
     endpoint = request.endpoint
     if endpoint is None:
-        return None  # no route matched: the 404 handler answers
+        return None  # no route matched, so the 404 handler responds
     policy = policy_of(current_app, endpoint)
     if policy is None:
-        log.error("route %s declares no access policy; refusing the request", endpoint)
+        log.error("route %s declares no access policy; rejecting the request", endpoint)
         abort(500)
     if policy.kind == "public":
         return None
     check = _checks.get(policy.kind)
     if check is None:
-        log.error("no check is registered for %s routes; refusing %s", policy.kind, endpoint)
+        log.error("no check is registered for %s routes; rejecting %s", policy.kind, endpoint)
         abort(500)
     return check(policy)
