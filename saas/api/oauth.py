@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, grants
-from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidScopeError
 from flask import Flask, Response, g, request
 from sqlalchemy import select
 
@@ -125,7 +125,12 @@ def token_response() -> Response:
                                 "scope (space-separated) and the client credentials once")
     from flask import current_app
 
-    return current_app.extensions["tessera.oauth"].create_token_response()
+    try:
+        return current_app.extensions["tessera.oauth"].create_token_response()
+    except InsecureTransportError:
+        # Plain HTTP reached the app without a trusted proxy saying the client used HTTPS.
+        return _oauth_error("invalid_request", "request tokens over https; behind a proxy, "
+                            "set TESSERA_TRUSTED_PROXIES so its X-Forwarded-Proto is trusted")
 
 
 def _oauth_error(code: str, description: str) -> Response:

@@ -219,7 +219,9 @@ def accrual():
         webhooks.deliver_after_commit(db, current_app.extensions["tessera"])
         return result
 
-    return idempotent(order.canonical() | {"enrol": bool(data.get("enrol", False))}, run)
+    # The request as sent: a retry without ordered_at must match the first try, whose time
+    # the server filled in.
+    return idempotent(data | {"partner": g.api_partner.code}, run)
 
 
 def _moment(value: str | None) -> datetime:

@@ -190,3 +190,13 @@ def test_docs_page_lists_operations_and_scopes(client, make_brand):
     assert page.status_code == 200
     assert b'id="createAccrual"' in page.data
     assert b"<code>points:earn</code>" in page.data
+
+
+def test_retry_without_order_time_replays(runtime, api, client):
+    body = accrual_body()
+    del body["ordered_at"]
+    first = post(client, "/accruals", api, body, key="k-2")
+    again = post(client, "/accruals", api, body, key="k-2")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert entry_count(runtime) == 1

@@ -139,3 +139,13 @@ def test_old_secret_stops_after_the_overlap(runtime, shop, client):
                       overlap=timedelta(seconds=-1))
         session.commit()
     assert request_token(client, "/t/shop", client_id, old).status_code == 401
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_token_over_plain_http_is_an_oauth_error(runtime, shop, client):
+    # Authlib accepts plain HTTP only on localhost; the brand's own host is not.
+    client_id, secret = make_partner(runtime, "shop", "rewards:read")
+    response = client.post("/api/v1/oauth/token", data={"grant_type": "client_credentials"},
+                           headers={**basic(client_id, secret), "Host": "shop.example.test"})
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_request"
