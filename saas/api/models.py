@@ -35,6 +35,8 @@ class Partner(BrandModel):
     sla_error_rate: Mapped[float] = mapped_column(default=1.0)
     sla_p95_ms: Mapped[int] = mapped_column(default=300)
     application: Mapped[str | None] = mapped_column(String(2000))
+    # Codes of the partner's shops or tills; when set, an accrual's location must be one.
+    locations: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clients: Mapped[list[PartnerClient]] = relationship(back_populates="partner")

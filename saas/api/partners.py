@@ -146,3 +146,28 @@ def apply_partner(session: Session, name: str, contact_email: str, application: 
     session.add(partner)
     session.flush()
     return partner
+
+
+LOCATION = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MAX_LOCATIONS = 500
+
+
+def check_locations(raw: str) -> list[str]:
+    """Parse location codes separated by commas, spaces or new lines."""
+    codes = [code for code in re.split(r"[\s,]+", raw or "") if code]
+    for code in codes:
+        if not LOCATION.fullmatch(code):
+            raise InvalidInput(f"invalid location code {code!r}: use 1-64 letters, digits, "
+                               "'.', '-' or '_'", field="locations", value=code)
+    if len(codes) > MAX_LOCATIONS:
+        raise InvalidInput(f"{len(codes)} locations given; at most {MAX_LOCATIONS} are allowed",
+                           field="locations")
+    return sorted(set(codes))
+
+
+def check_location(partner: Partner, location: str | None) -> None:
+    """Reject a location the partner has not registered, when it has registered any."""
+    if location is not None and partner.locations and location not in partner.locations:
+        raise InvalidInput(f"unknown location {location!r} for partner {partner.code!r}; "
+                           f"registered: {', '.join(partner.locations)}", field="location",
+                           value=location)

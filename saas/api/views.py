@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from saas.api import oauth, schemas, webhooks
 from saas.api.openapi import Operation, document, openapi_document
+from saas.api.partners import check_location
 from saas.api.problems import from_body, from_error, problem
 from saas.db import utcnow
 from saas.extensions import csrf
@@ -203,6 +204,7 @@ def entries(ref: str):
                     response=schemas.ACCRUAL_RESULT, status=201))
 def accrual():
     data = schemas.validate(json_body(), schemas.ACCRUAL)
+    check_location(g.api_partner, data.get("location"))
     amount = data["amount"]
     order = OrderInput(
         ref=data["order_ref"], member_ref=data["member"], amount_minor=amount["amount_minor"],

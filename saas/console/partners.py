@@ -9,7 +9,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from saas.api.models import Partner, PartnerClient, PartnerSlaDay, PartnerStatus
-from saas.api.partners import SCOPES, add_client, check_rate_limit, revoke_client, rotate_secret
+from saas.api.partners import (
+    SCOPES,
+    add_client,
+    check_locations,
+    check_rate_limit,
+    revoke_client,
+    rotate_secret,
+)
 from saas.api.webhooks import WebhookEndpoint, WebhookEvent, replay_dead
 from saas.console.accounts import invite
 from saas.console.base import EDITORS, actor, page, record
@@ -36,7 +43,8 @@ TRANSITIONS = {
 def partner_json(partner: Partner) -> dict:
     return {"status": str(partner.status), "scopes": partner.scopes,
             "rate_limit": partner.rate_limit, "sla_availability": partner.sla_availability,
-            "sla_error_rate": partner.sla_error_rate, "sla_p95_ms": partner.sla_p95_ms}
+            "sla_error_rate": partner.sla_error_rate, "sla_p95_ms": partner.sla_p95_ms,
+            "locations": list(partner.locations or [])}
 
 
 @bp.get("/partners")
@@ -153,12 +161,14 @@ def settings(code: str):
         availability = _number("sla_availability", 0, 100)
         error_rate = _number("sla_error_rate", 0, 100)
         p95 = int(_number("sla_p95_ms", 1, 60000))
+        locations = check_locations(request.form.get("locations", ""))
     except InvalidInput as exc:
         brand_db().rollback()
         return _detail(partner, error=_("Not saved: %(reason)s", reason=exc.message),
                        status=400)
     partner.allowed_scopes = " ".join(scopes)
     partner.rate_limit = rate_limit
+    partner.locations = locations
     partner.sla_availability, partner.sla_error_rate, partner.sla_p95_ms = (
         availability, error_rate, p95)
     record("partner.update", f"partner:{partner.code}", before, partner_json(partner))

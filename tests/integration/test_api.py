@@ -200,3 +200,37 @@ def test_retry_without_order_time_replays(runtime, api, client):
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.headers["Idempotent-Replayed"] == "true"
     assert entry_count(runtime) == 1
+
+
+def set_locations(runtime, *codes):
+    from saas.api.models import Partner
+
+    with runtime.brand_session("shop") as session:
+        session.scalar(select(Partner)).locations = list(codes)
+        session.commit()
+
+
+def test_accrual_at_an_unregistered_location_is_rejected(runtime, api, client):
+    set_locations(runtime, "till-1", "till-2")
+    response = post(client, "/accruals", api, accrual_body() | {"location": "till-9"})
+    assert response.status_code == 400
+    assert response.json["field"] == "location"
+    assert entry_count(runtime) == 0
+
+
+def test_accrual_at_a_registered_location_is_recorded(runtime, api, client):
+    set_locations(runtime, "till-1")
+    response = post(client, "/accruals", api, accrual_body() | {"location": "till-1"})
+    assert response.status_code == 201
+
+
+def test_partner_specific_rule_applies_to_its_accruals(runtime, api, client):
+    from saas.api.models import Partner
+
+    with runtime.brand_session("shop") as session:
+        code = session.scalar(select(Partner.code))
+        add_rule(session, "partner-bonus", points=1, priority=20,
+                 conditions={"partners": [code]})
+    response = post(client, "/accruals", api, accrual_body())
+    assert response.json["points"] == 246
+    assert [line["rule"] for line in response.json["breakdown"]] == ["base", "partner-bonus"]

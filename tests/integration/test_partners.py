@@ -296,3 +296,29 @@ def test_admin_replays_a_dead_webhook_event(runtime, shop, wsgi_app):
         row = session.get(WebhookEvent, event_id)
         assert (row.dead_at, row.attempts) == (None, 0)
     assert replayed.status_code == 200
+
+
+def test_locations_are_saved_and_audited(runtime, shop, wsgi_app):
+    make_partner(runtime, "shop", "rewards:read", name="Kiosk")
+    admin = admin_client(runtime, wsgi_app)
+    base = "/t/shop/admin/partners/kiosk"
+    form_post(admin, f"{base}/settings", token_from=base, **{"scope_rewards:read": "on"},
+              rate_limit="30/minute", sla_availability="99", sla_error_rate="1",
+              sla_p95_ms="300", locations="till-2, till-1\ntill-1")
+    with runtime.brand_session("shop") as session:
+        entry = session.scalar(select(BrandAuditEntry).where(
+            BrandAuditEntry.action == "partner.update"))
+    assert partner_row(runtime, "kiosk").locations == ["till-1", "till-2"]
+    assert entry.after["locations"] == ["till-1", "till-2"]
+
+
+def test_invalid_location_code_is_named(runtime, shop, wsgi_app):
+    make_partner(runtime, "shop", "rewards:read", name="Kiosk")
+    admin = admin_client(runtime, wsgi_app)
+    base = "/t/shop/admin/partners/kiosk"
+    response = form_post(admin, f"{base}/settings", token_from=base,
+                         **{"scope_rewards:read": "on"}, rate_limit="30/minute",
+                         sla_availability="99", sla_error_rate="1", sla_p95_ms="300",
+                         locations="till 1/back")
+    assert response.status_code == 400
+    assert b"1/back" in response.data
