@@ -1,8 +1,8 @@
 """OAuth2 client credentials for partners (Authlib) and the bearer check of API routes.
 
 Tokens are random strings stored as SHA-256 hashes in the brand's database, so a token
-issued by brand A is unknown to brand B, and every request checks that the client is
-neither revoked nor its partner suspended, which makes revocation immediate everywhere.
+issued by brand A is unknown to brand B. Every request checks that the client is not
+revoked and its partner not suspended, so a revocation applies at once in every process.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def init_app(app: Flask) -> AuthorizationServer:
 
 
 def token_response() -> Response:
-    """Answer a token request; a parameter outside RFC 6749's is an invalid_request."""
+    """Return the token response; a parameter outside RFC 6749's is an invalid_request."""
     for name in request.form:
         if name not in TOKEN_PARAMETERS or len(request.form.getlist(name)) > 1:
             return _oauth_error("invalid_request",
@@ -141,7 +141,7 @@ def _oauth_error(code: str, description: str) -> Response:
 
 
 def check_partner(policy: Policy):
-    """Let a request through with a live token of this brand holding the policy's scopes."""
+    """Accept a request with a live token of this brand that holds the policy's scopes."""
     header = request.headers.get("Authorization", "")
     challenge = {"WWW-Authenticate": 'Bearer realm="api"'}
     if not header.lower().startswith("bearer ") or not header[7:].strip():
