@@ -12,6 +12,7 @@ from saas.config import Settings, load_settings
 from saas.console import analytics as console_analytics
 from saas.console import auth_views as console_auth
 from saas.console import catalog as console_catalog
+from saas.console import cohorts as console_cohorts
 from saas.console import identity as console_identity
 from saas.console import imports as console_imports
 from saas.console import rules as console_rules
@@ -106,3 +107,4 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(console_theme.bp, url_prefix="/admin")
     app.register_blueprint(console_catalog.bp, url_prefix="/admin")
     app.register_blueprint(console_analytics.bp, url_prefix="/admin")
+    app.register_blueprint(console_cohorts.bp, url_prefix="/admin")

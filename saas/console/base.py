@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -30,6 +30,7 @@ class Section:
 SECTIONS = (
     Section("console.dashboard", _l("Overview"), ("owner", "admin", "analyst", "support")),
     Section("console_analytics.dashboard", _l("Analytics"), ("owner", "admin", "analyst")),
+    Section("console_cohorts.cohorts", _l("Cohorts"), ("owner", "admin", "analyst")),
     Section("console.members", _l("Members"), ("owner", "admin", "analyst", "support")),
     Section("console.vouchers", _l("Vouchers"), MEMBER_SERVICE),
     Section("console_rules.rules", _l("Earn rules"), ("owner", "admin", "analyst")),
@@ -97,7 +98,7 @@ def reward_name(reward) -> str:
 
 HELPERS = {"role_label": role_label, "status_label": status_label,
            "voucher_status_label": voucher_status_label, "localised": localised,
-           "reward_name": reward_name}
+           "reward_name": reward_name, "format_percent": format_percent}
 
 
 def page(template: str, **context: Any) -> str:

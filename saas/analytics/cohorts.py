@@ -1,0 +1,121 @@
+"""Cohort tables: members grouped by the local month they joined or first bought, with the
+share of each cohort that bought in each later month and the revenue per member.
+
+Month n of a cohort is the n-th brand-local calendar month after the cohort's month (month 0
+is the cohort's own month). Revenue is the orders' amount in the base currency, in minor
+units, divided by the cohort's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from saas.db import utcnow
+from saas.loyalty.errors import InvalidInput
+from saas.loyalty.models import Member, Order
+
+DEFINITIONS = ("join_month", "first_purchase_month")
+MAX_MONTHS = 36
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    cohort: str  # YYYY-MM
+    size: int
+    retention: tuple[float | None, ...]  # share of the cohort buying in month n
+    revenue_per_member: tuple[float | None, ...]  # minor units per cohort member
+
+
+@dataclass(frozen=True)
+class CohortTable:
+    definition: str
+    months: int
+    rows: tuple[CohortRow, ...]
+
+    def csv_rows(self) -> list[list[object]]:
+        header = ["cohort", "size"]
+        header += [f"retention_m{n}" for n in range(self.months)]
+        header += [f"revenue_per_member_m{n}" for n in range(self.months)]
+        return [header] + [[row.cohort, row.size, *row.retention, *row.revenue_per_member]
+                           for row in self.rows]
+
+
+def check_definition(definition: str) -> str:
+    if definition not in DEFINITIONS:
+        raise InvalidInput(f"unknown cohort definition {definition!r}; choose one of "
+                           f"{', '.join(DEFINITIONS)}", field="definition", value=definition)
+    return definition
+
+
+def _month_index(values: pd.Series) -> pd.Series:
+    return values.dt.year * 12 + values.dt.month - 1
+
+
+def _label(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def cohort_table(session: Session, timezone: str, definition: str, *, start: date,
+                 end: date, months: int = 12, today: date | None = None) -> CohortTable:
+    """Build the cohorts whose month lies in [start, end], each followed for ``months``.
+
+    Months after ``today`` (the brand's local date by default) have no value yet.
+    """
+    check_definition(definition)
+    if not 1 <= months <= MAX_MONTHS:
+        raise InvalidInput(f"invalid number of months {months!r}: give 1 to {MAX_MONTHS}",
+                           field="months", value=months)
+    if start > end:
+        raise InvalidInput(f"the first month {start.isoformat()} is after the last "
+                           f"{end.isoformat()}", field="start", value=start.isoformat())
+    zone = ZoneInfo(timezone)
+    today = today or utcnow().astimezone(zone).date()
+    current = today.year * 12 + today.month - 1
+    members = pd.DataFrame(session.execute(
+        select(Member.id, Member.joined_at).where(Member.merged_into_id.is_(None))).all(),
+        columns=["member_id", "joined_at"])
+    orders = pd.DataFrame(session.execute(
+        select(Order.member_id, Order.ordered_at, Order.base_amount_minor)).all(),
+        columns=["member_id", "ordered_at", "amount"])
+    if members.empty:
+        return CohortTable(definition, months, ())
+    members["joined"] = _month_index(pd.to_datetime(members["joined_at"], utc=True)
+                                     .dt.tz_convert(zone))
+    if orders.empty:
+        orders["month"] = pd.Series(dtype="int64")
+    else:
+        orders["month"] = _month_index(pd.to_datetime(orders["ordered_at"], utc=True)
+                                       .dt.tz_convert(zone))
+    if definition == "join_month":
+        members["cohort"] = members["joined"]
+    else:
+        first = orders.groupby("member_id")["month"].min().rename("cohort")
+        members = members.join(first, on="member_id", how="inner")
+    low = start.year * 12 + start.month - 1
+    high = end.year * 12 + end.month - 1
+    members = members[(members["cohort"] >= low) & (members["cohort"] <= high)]
+    sizes = members.groupby("cohort")["member_id"].count()
+    merged = orders.merge(members[["member_id", "cohort"]], on="member_id")
+    merged["offset"] = merged["month"] - merged["cohort"]
+    merged = merged[(merged["offset"] >= 0) & (merged["offset"] < months)]
+    buyers = merged.groupby(["cohort", "offset"])["member_id"].nunique()
+    revenue = merged.groupby(["cohort", "offset"])["amount"].sum()
+    rows = []
+    for cohort, size in sizes.sort_index().items():
+        retention, per_member = [], []
+        for offset in range(months):
+            if cohort + offset > current:
+                retention.append(None)
+                per_member.append(None)
+                continue
+            retention.append(round(float(buyers.get((cohort, offset), 0)) / size, 4))
+            per_member.append(round(float(revenue.get((cohort, offset), 0)) / size, 2))
+        rows.append(CohortRow(_label(int(cohort)), int(size), tuple(retention),
+                              tuple(per_member)))
+    return CohortTable(definition, months, tuple(rows))

@@ -1,0 +1,114 @@
+"""Cohort tables against a hand-built fixture, on both databases."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from loyalty_helpers import add_rule, buy
+
+from saas.analytics.cohorts import cohort_table
+from saas.loyalty.errors import InvalidInput
+from saas.loyalty.members import enrol_member
+
+TODAY = date(2025, 4, 15)
+
+
+@pytest.fixture
+def shop(runtime, make_brand):
+    """Four members: A, B join in January, C in February, D in January without buying.
+
+    A buys in January and March, B in February, C in February and March. In the brand's
+    time zone (New York) A's 1 March 03:00 UTC purchase still falls in February.
+    """
+    brand = make_brand("shop", timezone="America/New_York")
+    with runtime.brand_session("shop") as session:
+        add_rule(session)
+        for ref, joined in (("A", datetime(2025, 1, 5, 12, tzinfo=UTC)),
+                            ("B", datetime(2025, 1, 20, 12, tzinfo=UTC)),
+                            ("C", datetime(2025, 2, 3, 12, tzinfo=UTC)),
+                            ("D", datetime(2025, 1, 25, 12, tzinfo=UTC))):
+            enrol_member(session, ref, joined_at=joined)
+        session.commit()
+        for ref, amount, at in (("A", 1000, datetime(2025, 1, 6, 12, tzinfo=UTC)),
+                                ("A", 3000, datetime(2025, 3, 1, 3, tzinfo=UTC)),
+                                ("A", 500, datetime(2025, 3, 10, 12, tzinfo=UTC)),
+                                ("B", 2000, datetime(2025, 2, 14, 12, tzinfo=UTC)),
+                                ("C", 4000, datetime(2025, 2, 4, 12, tzinfo=UTC)),
+                                ("C", 1000, datetime(2025, 3, 5, 12, tzinfo=UTC))):
+            buy(session, brand, ref, amount, at=at)
+    return brand
+
+
+def table(runtime, definition, months=3):
+    with runtime.brand_session("shop") as session:
+        return cohort_table(session, "America/New_York", definition, start=date(2025, 1, 1),
+                            end=date(2025, 3, 1), months=months, today=TODAY)
+
+
+def test_join_month_cohorts_match_the_hand_built_table(runtime, shop):
+    rows = {row.cohort: row for row in table(runtime, "join_month").rows}
+    assert set(rows) == {"2025-01", "2025-02"}
+    assert rows["2025-01"].size == 3
+    # January: A bought (1 of 3); February: A (local time) and B; March: A.
+    assert rows["2025-01"].retention == (0.3333, 0.6667, 0.3333)
+    assert rows["2025-01"].revenue_per_member == (333.33, 1666.67, 166.67)
+    # C joined and bought in February, bought again in March, and not in April (today's month).
+    assert rows["2025-02"].retention == (1.0, 1.0, 0.0)
+
+
+def test_first_purchase_cohorts_leave_out_members_who_never_bought(runtime, shop):
+    rows = {row.cohort: row for row in table(runtime, "first_purchase_month").rows}
+    assert rows["2025-01"].size == 1
+    assert rows["2025-02"].size == 2
+    assert rows["2025-02"].retention[:2] == (1.0, 0.5)
+
+
+def test_months_after_today_have_no_value(runtime, shop):
+    rows = {row.cohort: row for row in table(runtime, "join_month", months=6).rows}
+    assert rows["2025-01"].retention[3] == 0.0
+    assert rows["2025-01"].retention[4] is None
+
+
+def test_unknown_definition_is_named(runtime, shop):
+    with pytest.raises(InvalidInput, match="'tier_month'"):
+        table(runtime, "tier_month")
+
+
+def signed_in(runtime, wsgi_app, role):
+    from console_helpers import console_sign_in, make_console_user
+    from werkzeug.test import Client
+
+    secret = make_console_user(runtime, f"{role}@example.com", brand="shop", role=role)
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/shop", f"{role}@example.com", secret)
+    return client
+
+
+def test_console_shows_both_definitions(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "analyst")
+    page = client.get("/t/shop/admin/analytics/cohorts?start=2025-01&end=2025-03&months=3")
+    assert page.status_code == 200
+    assert b'data-testid="cohort-join_month"' in page.data
+    assert b'data-testid="cohort-first_purchase_month"' in page.data
+    assert page.data.count(b"data-plotly=") == 2
+
+
+def test_console_rejects_a_malformed_month_naming_it(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "analyst")
+    page = client.get("/t/shop/admin/analytics/cohorts?start=January")
+    assert page.status_code == 400
+    assert b"not January" in page.data
+
+
+def test_cohort_csv_export(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "analyst")
+    response = client.get("/t/shop/admin/analytics/cohorts.csv?definition=join_month"
+                          "&start=2025-01&end=2025-03&months=3")
+    lines = response.get_data(as_text=True).splitlines()
+    assert response.mimetype == "text/csv"
+    assert lines[0].startswith("cohort,size,retention_m0")
+    assert lines[1].startswith("2025-01,3,0.3333,0.6667,0.3333")
+
+
+def test_support_cannot_open_cohorts(runtime, shop, wsgi_app):
+    client = signed_in(runtime, wsgi_app, "support")
+    assert client.get("/t/shop/admin/analytics/cohorts").status_code == 403
