@@ -120,3 +120,11 @@ def analytics_rollup_job(ctx: JobContext) -> dict:
     from saas.analytics.rollup import rollup
 
     return rollup(ctx.session, ctx.brand.timezone)
+
+
+@job("analytics.segments", queue="reports", every=24 * 3600, timeout=3600)
+def compute_segments_job(ctx: JobContext) -> dict:
+    """Recompute RFM scores and k-means segments of every member who has bought."""
+    from saas.analytics.segments import compute_segments
+
+    return compute_segments(ctx.session).as_json()

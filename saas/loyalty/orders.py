@@ -169,6 +169,12 @@ def accrue(session: Session, brand: BrandInfo, order: OrderInput, *, source: str
                          evaluation)
 
 
+def member_segments(session: Session, member_id: int) -> frozenset[str]:
+    from saas.analytics.segments import member_segments as lookup
+
+    return lookup(session, member_id)
+
+
 def evaluate_order(session: Session, brand: BrandInfo, member: Member, row: Order,
                    rules: list | None = None, config: BrandConfig | None = None) -> Evaluation:
     config = config or brand_config(session)
@@ -177,7 +183,7 @@ def evaluate_order(session: Session, brand: BrandInfo, member: Member, row: Orde
         amount_minor=row.base_amount_minor, currency=brand.base_currency,
         ordered_at=row.ordered_at, channel=row.channel, partner=row.partner,
         categories=frozenset(row.categories or ()), tier=tier.code if tier else None,
-        segments=frozenset(),
+        segments=member_segments(session, member.id),
     )
     multiplier = Decimal(tier.multiplier) if tier else Decimal(1)
     tier_name = tier.code if tier else None
