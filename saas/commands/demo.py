@@ -48,11 +48,13 @@ def demo_command(ctx: click.Context, host: str, port: int, serve: bool) -> None:
     app = create_app()
     with app.app_context():
         runtime = app.extensions["tessera"]
+        migrate_existing_brands(runtime)
         apply_demo_manifests(runtime)
         data = fetch_cdnow(runtime.settings.instance_path / "cache")
         import_cdnow(runtime, data)
         add_synthetic_redemptions(runtime)
         roll_up_analytics(runtime)
+        compute_demo_segments(runtime)
         users = ensure_demo_users(runtime)
         partner = ensure_demo_partner(runtime)
         print_urls(runtime, host, port, users, partner)
@@ -61,6 +63,16 @@ def demo_command(ctx: click.Context, host: str, port: int, serve: bool) -> None:
 
         with app.app_context():
             ctx.invoke(serve_command, host=host, port=port)
+
+
+def migrate_existing_brands(runtime) -> None:
+    """Bring brands of an earlier demo run to the newest schema before using them."""
+    from saas.tenancy.upgrades import migrate_brands
+
+    failed = [outcome for outcome in migrate_brands(runtime) if not outcome.ok]
+    if failed:
+        raise click.ClickException(f"migrating brand {failed[0].slug} failed: "
+                                   f"{failed[0].error}; run 'tessera brands migrate'")
 
 
 def apply_demo_manifests(runtime) -> None:
@@ -158,6 +170,18 @@ def roll_up_analytics(runtime) -> None:
         session.commit()
     click.echo(f"analytics rollup: {added['ledger_entry']} ledger entries, "
                f"{added['purchase_order']} orders, {added['member']} members added")
+
+
+def compute_demo_segments(runtime) -> None:
+    """Segment the music store's customers once, so the segments page is not empty."""
+    from saas.analytics.segments import Segment, compute_segments
+
+    with runtime.brand_session(MUSIC_STORE) as session:
+        if session.scalar(select(func.count()).select_from(Segment)):
+            return
+        result = compute_segments(session)
+    click.echo(f"segments: {result.members} members in {result.k} segments "
+               f"(silhouette {result.silhouette})")
 
 
 DEMO_USERS = (

@@ -15,9 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('partner', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('locations', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
-
+    # A plain ALTER TABLE ADD COLUMN: a batch copy of the table would drop "partner", which
+    # SQLite refuses while partner_client rows refer to it.
+    op.add_column('partner', sa.Column('locations', sa.JSON(), nullable=False,
+                                       server_default='[]'))
 
 
 def downgrade() -> None:
