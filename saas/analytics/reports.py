@@ -1,0 +1,164 @@
+"""The report builder's query layer: datasets with named dimensions and measures.
+
+A report names a dataset, dimensions to group by, measures, filters and a sort, all chosen
+from fixed lists; every name is checked against those lists and every value is passed as a
+bound parameter, so nothing a user types ever becomes SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from saas.loyalty.errors import InvalidInput
+from saas.loyalty.models import LedgerEntry, Member, Order, Redemption
+
+MAX_ROWS = 10_000
+OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "in")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    table: Any
+    dimensions: dict[str, Callable[[], ColumnElement]]
+    measures: dict[str, Callable[[], ColumnElement]]
+    filters: dict[str, Callable[[], ColumnElement]] = field(default_factory=dict)
+
+
+DATASETS: dict[str, Dataset] = {
+    "members": Dataset(
+        Member,
+        dimensions={"status": lambda: Member.status, "locale": lambda: Member.locale},
+        measures={"members": lambda: func.count(Member.id),
+                  "balance": lambda: func.sum(Member.balance)},
+        filters={"status": lambda: Member.status, "joined_at": lambda: Member.joined_at,
+                 "balance": lambda: Member.balance},
+    ),
+    "ledger_entries": Dataset(
+        LedgerEntry,
+        dimensions={"kind": lambda: LedgerEntry.kind, "source": lambda: LedgerEntry.source},
+        measures={"entries": lambda: func.count(LedgerEntry.id),
+                  "points": lambda: func.sum(LedgerEntry.points)},
+        filters={"kind": lambda: LedgerEntry.kind, "source": lambda: LedgerEntry.source,
+                 "occurred_at": lambda: LedgerEntry.occurred_at},
+    ),
+    "redemptions": Dataset(
+        Redemption,
+        dimensions={"status": lambda: Redemption.status, "source": lambda: Redemption.source},
+        measures={"redemptions": lambda: func.count(Redemption.id),
+                  "points": lambda: func.sum(Redemption.points)},
+        filters={"status": lambda: Redemption.status, "issued_at": lambda: Redemption.issued_at},
+    ),
+    "orders": Dataset(
+        Order,
+        dimensions={"channel": lambda: Order.channel, "partner": lambda: Order.partner,
+                    "currency": lambda: Order.currency, "location": lambda: Order.location},
+        measures={"orders": lambda: func.count(Order.id),
+                  "revenue_minor": lambda: func.sum(Order.base_amount_minor),
+                  "average_order_minor": lambda: func.avg(Order.base_amount_minor),
+                  "members": lambda: func.count(func.distinct(Order.member_id))},
+        filters={"channel": lambda: Order.channel, "partner": lambda: Order.partner,
+                 "ordered_at": lambda: Order.ordered_at,
+                 "amount_minor": lambda: Order.base_amount_minor},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    operator: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    dataset: str
+    dimensions: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    sort: str | None = None
+    descending: bool = False
+    limit: int = 1000
+
+
+def _choose(name: str, allowed: dict, what: str, field_name: str) -> Any:
+    if name not in allowed:
+        raise InvalidInput(f"unknown {what} {name!r}; choose one of {', '.join(sorted(allowed))}",
+                           field=field_name, value=name)
+    return allowed[name]()
+
+
+def _condition(column: ColumnElement, item: Filter) -> ColumnElement:
+    value = item.value
+    if isinstance(value, str) and item.field.endswith("_at"):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(f"invalid time {item.value!r} for {item.field!r}: give ISO 8601 "
+                               "such as 2025-01-31T00:00:00Z", field=f"filters.{item.field}",
+                               value=item.value) from None
+    match item.operator:
+        case "eq":
+            return column == value
+        case "ne":
+            return column != value
+        case "lt":
+            return column < value
+        case "le":
+            return column <= value
+        case "gt":
+            return column > value
+        case "ge":
+            return column >= value
+        case "in":
+            if not isinstance(value, list | tuple) or not value:
+                raise InvalidInput(f"the 'in' filter on {item.field!r} needs a non-empty list",
+                                   field=f"filters.{item.field}", value=str(value))
+            return column.in_(list(value))
+    raise InvalidInput(f"unknown operator {item.operator!r}; choose one of "
+                       f"{', '.join(OPERATORS)}", field="filters.operator", value=item.operator)
+
+
+def build_query(spec: ReportSpec) -> Select:
+    """Return the query of ``spec``, or raise InvalidInput naming the first unknown name."""
+    dataset = DATASETS.get(spec.dataset)
+    if dataset is None:
+        raise InvalidInput(f"unknown dataset {spec.dataset!r}; choose one of "
+                           f"{', '.join(sorted(DATASETS))}", field="dataset", value=spec.dataset)
+    if not spec.measures:
+        raise InvalidInput("choose at least one measure", field="measures")
+    if not 1 <= spec.limit <= MAX_ROWS:
+        raise InvalidInput(f"invalid limit {spec.limit!r}: give 1 to {MAX_ROWS}",
+                           field="limit", value=spec.limit)
+    dimensions = [_choose(name, dataset.dimensions, "dimension", "dimensions").label(name)
+                  for name in spec.dimensions]
+    measures = [_choose(name, dataset.measures, "measure", "measures").label(name)
+                for name in spec.measures]
+    query = select(*dimensions, *measures).select_from(dataset.table)
+    for item in spec.filters:
+        column = _choose(item.field, dataset.filters, "filter field", "filters")
+        query = query.where(_condition(column, item))
+    if dimensions:
+        query = query.group_by(*dimensions)
+    if spec.sort is not None:
+        labels = {column.key: column for column in (*dimensions, *measures)}
+        if spec.sort not in labels:
+            raise InvalidInput(f"unknown sort column {spec.sort!r}; sort by one of the chosen "
+                               f"dimensions or measures: {', '.join(labels)}", field="sort",
+                               value=spec.sort)
+        column = labels[spec.sort]
+        query = query.order_by(column.desc() if spec.descending else column.asc())
+    return query.limit(spec.limit)
+
+
+def run_report(session: Session, spec: ReportSpec) -> tuple[list[str], list[tuple]]:
+    """Run the report and return its column names and rows."""
+    query = build_query(spec)
+    result = session.execute(query)
+    return list(result.keys()), [tuple(row) for row in result.all()]
