@@ -9,6 +9,7 @@ import pytest
 
 from saas.jobs.queueing import backend, enqueue
 from saas.logging import ContextFilter, JSONFormatter, bind_context
+from saas.web.policy import PUBLIC, allow
 
 
 class Capture(logging.Handler):
@@ -40,6 +41,7 @@ def test_request_records_carry_brand_and_request_id(make_brand, wsgi_app, captur
     make_brand("alpha")
 
     @wsgi_app.brand_app.get("/test-log")
+    @allow(PUBLIC)
     def log_something():
         logging.getLogger("saas.test").info("hello")
         return {}
