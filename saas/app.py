@@ -15,6 +15,7 @@ from saas.console import catalog as console_catalog
 from saas.console import cohorts as console_cohorts
 from saas.console import identity as console_identity
 from saas.console import imports as console_imports
+from saas.console import reports as console_reports
 from saas.console import rules as console_rules
 from saas.console import segments as console_segments
 from saas.console import team as console_team
@@ -110,3 +111,4 @@ def init_blueprints(app: Flask) -> None:
     app.register_blueprint(console_analytics.bp, url_prefix="/admin")
     app.register_blueprint(console_cohorts.bp, url_prefix="/admin")
     app.register_blueprint(console_segments.bp, url_prefix="/admin")
+    app.register_blueprint(console_reports.bp, url_prefix="/admin")

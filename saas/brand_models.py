@@ -1,6 +1,7 @@
 """Import every model that lives in a brand database, so its metadata is complete."""
 
 from saas.analytics import models as _analytics  # noqa: F401
+from saas.analytics import reports as _reports  # noqa: F401
 from saas.analytics import segments as _segments  # noqa: F401
 from saas.api import models as _api  # noqa: F401
 from saas.api import webhooks as _webhooks  # noqa: F401

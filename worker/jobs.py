@@ -128,3 +128,11 @@ def compute_segments_job(ctx: JobContext) -> dict:
     from saas.analytics.segments import compute_segments
 
     return compute_segments(ctx.session).as_json()
+
+
+@job("reports.scheduled", queue="reports", every=3600)
+def send_scheduled_reports_job(ctx: JobContext) -> dict:
+    """Email the saved reports whose schedule is due, as CSV through the outbox."""
+    from saas.analytics.reports import send_due_reports
+
+    return {"sent": send_due_reports(ctx.session, ctx.brand.name)}

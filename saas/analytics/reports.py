@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, ColumnElement, Select, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from saas.db import BrandModel, UTCDateTime, utcnow
 from saas.loyalty.errors import InvalidInput
 from saas.loyalty.models import LedgerEntry, Member, Order, Redemption
 
@@ -162,3 +163,122 @@ def run_report(session: Session, spec: ReportSpec) -> tuple[list[str], list[tupl
     query = build_query(spec)
     result = session.execute(query)
     return list(result.keys()), [tuple(row) for row in result.all()]
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """How two numeric columns of a report's rows relate."""
+
+    x: str
+    y: str
+    n: int
+    pearson_r: float
+    pearson_p: float
+    spearman_rho: float
+    spearman_p: float
+    slope: float
+    intercept: float
+    r_squared: float
+    slope_interval: tuple[float, float]  # 95 % confidence interval
+    intercept_interval: tuple[float, float]
+
+
+def statistics(columns: list[str], rows: list[tuple], x: str, y: str) -> Statistics | None:
+    """Correlations and a least-squares line of ``y`` on ``x``; None with fewer than 3 rows
+    or a constant column."""
+    from scipy import stats
+
+    if x not in columns or y not in columns:
+        raise InvalidInput(f"choose two of the report's columns ({', '.join(columns)}) for the "
+                           "statistics", field="statistics", value=f"{x}, {y}")
+    pairs = [(row[columns.index(x)], row[columns.index(y)]) for row in rows]
+    pairs = [(float(a), float(b)) for a, b in pairs if a is not None and b is not None]
+    if len(pairs) < 3:
+        return None
+    xs, ys = zip(*pairs, strict=True)
+    if len(set(xs)) < 2 or len(set(ys)) < 2:
+        return None
+    pearson = stats.pearsonr(xs, ys)
+    spearman = stats.spearmanr(xs, ys)
+    line = stats.linregress(xs, ys)
+    t = stats.t.ppf(0.975, len(pairs) - 2)
+    return Statistics(
+        x=x, y=y, n=len(pairs), pearson_r=float(pearson.statistic),
+        pearson_p=float(pearson.pvalue), spearman_rho=float(spearman.statistic),
+        spearman_p=float(spearman.pvalue), slope=float(line.slope),
+        intercept=float(line.intercept), r_squared=float(line.rvalue ** 2),
+        slope_interval=(float(line.slope - t * line.stderr), float(line.slope + t * line.stderr)),
+        intercept_interval=(float(line.intercept - t * line.intercept_stderr),
+                            float(line.intercept + t * line.intercept_stderr)),
+    )
+
+
+SCHEDULES = {"none": None, "daily": 1, "weekly": 7, "monthly": 30}
+
+
+class SavedReport(BrandModel):
+    """A report's definition, kept by a console user and optionally shared and scheduled."""
+
+    __tablename__ = "saved_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict] = mapped_column(JSON)
+    owner: Mapped[str] = mapped_column(String(320))
+    shared: Mapped[bool] = mapped_column(default=False)
+    schedule: Mapped[str] = mapped_column(String(16), default="none")
+    # Addresses the scheduled CSV goes to, space-separated.
+    recipients: Mapped[str] = mapped_column(String(2000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def spec_json(spec: ReportSpec) -> dict:
+    return {"dataset": spec.dataset, "dimensions": list(spec.dimensions),
+            "measures": list(spec.measures),
+            "filters": [[item.field, item.operator, item.value] for item in spec.filters],
+            "sort": spec.sort, "descending": spec.descending, "limit": spec.limit}
+
+
+def spec_from_json(data: dict) -> ReportSpec:
+    return ReportSpec(dataset=data["dataset"], dimensions=tuple(data.get("dimensions", ())),
+                      measures=tuple(data.get("measures", ())),
+                      filters=tuple(Filter(*item) for item in data.get("filters", ())),
+                      sort=data.get("sort"), descending=bool(data.get("descending")),
+                      limit=int(data.get("limit", 1000)))
+
+
+def csv_text(columns: list[str], rows: list[tuple]) -> str:
+    import io
+
+    from saas.imports.report import write_rows
+
+    stream = io.StringIO(newline="")
+    write_rows(stream, columns, rows)
+    return stream.getvalue()
+
+
+def send_due_reports(session: Session, brand_name: str, now: datetime | None = None) -> int:
+    """Email every scheduled report that is due as CSV through the outbox; commits."""
+    from datetime import timedelta
+
+    from saas.notifications.outbox import queue_email
+
+    now = now or utcnow()
+    sent = 0
+    for report in session.scalars(select(SavedReport).where(SavedReport.schedule != "none")):
+        days = SCHEDULES.get(report.schedule)
+        if days is None or not report.recipients.split():
+            continue
+        if report.last_sent_at is not None and report.last_sent_at > now - timedelta(days=days):
+            continue
+        columns, rows = run_report(session, spec_from_json(report.spec))
+        body = (f"{report.name} ({report.schedule} report of {brand_name}, "
+                f"{now:%Y-%m-%d %H:%M} UTC), {len(rows)} rows as CSV:\n\n"
+                + csv_text(columns, rows))
+        for address in report.recipients.split():
+            queue_email(session, address, f"{brand_name}: {report.name}", body)
+        report.last_sent_at = now
+        sent += 1
+    session.commit()
+    return sent

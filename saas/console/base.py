@@ -32,6 +32,7 @@ SECTIONS = (
     Section("console_analytics.dashboard", _l("Analytics"), ("owner", "admin", "analyst")),
     Section("console_cohorts.cohorts", _l("Cohorts"), ("owner", "admin", "analyst")),
     Section("console_segments.segments", _l("Segments"), ("owner", "admin", "analyst")),
+    Section("console_reports.builder", _l("Reports"), ("owner", "admin", "analyst")),
     Section("console.members", _l("Members"), ("owner", "admin", "analyst", "support")),
     Section("console.vouchers", _l("Vouchers"), MEMBER_SERVICE),
     Section("console_rules.rules", _l("Earn rules"), ("owner", "admin", "analyst")),
