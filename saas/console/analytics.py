@@ -11,10 +11,13 @@ from flask_babel import gettext as _
 from plotly.subplots import make_subplots
 from sqlalchemy import func, select
 
-from saas.analytics.kpis import KpiEngine
+from saas.analytics.kpis import KpiEngine, point_value_minor
 from saas.analytics.models import ALL, KpiDay
-from saas.console.base import page
+from saas.analytics.roi import SETTING as ROI_SETTING
+from saas.analytics.roi import program_roi
+from saas.console.base import EDITORS, page, record
 from saas.extensions import htmx
+from saas.tenancy.settings import get_setting, put_setting
 from saas.web.policy import allow, console
 from saas.web.tenant import brand_db
 
@@ -46,15 +49,40 @@ TILES = (
 @bp.get("/analytics")
 @allow(console("owner", "admin", "analyst"))
 def dashboard():
+    return _dashboard()
+
+
+def _dashboard(roi_error: str | None = None, status: int = 200):
     brand = g.brand
     session = brand_db()
     start, end, error = _requested_range(session, brand.timezone)
     engine = KpiEngine(session, brand.timezone, brand.base_currency)
     kpis = engine.kpis(start, end)
     tiles = [(label(), kpis[name]) for name, label in TILES]
+    roi = program_roi(session, {name: kpi.value for name, kpi in kpis.items()},
+                      point_value_minor(session, brand.base_currency), (end - start).days + 1)
     template = "console/_analytics_body.html" if htmx else "console/analytics.html"
     return page(template, start=start, end=end, error=error, tiles=tiles,
-                figure=_chart(engine, start, end), currency=brand.base_currency)
+                figure=_chart(engine, start, end), currency=brand.base_currency, roi=roi,
+                roi_error=roi_error), status
+
+
+@bp.post("/analytics/roi")
+@allow(console(*EDITORS))
+def roi_assumptions():
+    """Save the ROI assumptions (audited) and show the dashboard again."""
+    session = brand_db()
+    before = get_setting(session, ROI_SETTING)
+    values = {key: request.form.get(key, "").strip()
+              for key in ("margin_percent", "incremental_percent", "monthly_cost_minor")}
+    try:
+        after = put_setting(session, ROI_SETTING, values)
+    except ValueError as exc:
+        session.rollback()
+        return _dashboard(roi_error=_("Not saved: %(reason)s", reason=str(exc)), status=400)
+    record("analytics.roi_update", "setting:analytics.roi", before, after)
+    session.commit()
+    return _dashboard()
 
 
 def _requested_range(session, timezone: str) -> tuple[date, date, str | None]:

@@ -142,3 +142,45 @@ def test_section_link_shown_to_analysts(runtime, shop, wsgi_app):
     body = client.get("/t/shop/admin/").get_data(as_text=True)
 
     assert 'href="/t/shop/admin/analytics"' in body
+
+
+def test_roi_follows_the_saved_assumptions(runtime, wsgi_app, make_brand):
+    from console_helpers import console_sign_in, form_post, make_console_user
+    from sqlalchemy import select
+    from werkzeug.test import Client
+
+    from saas.security.audit import BrandAuditEntry
+
+    make_brand("roi")
+    secret = make_console_user(runtime, "own@example.com", brand="roi", role="owner")
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/roi", "own@example.com", secret)
+    saved = form_post(client, "/t/roi/admin/analytics/roi", token_from="/t/roi/admin/analytics",
+                      incremental_percent="50", margin_percent="40",
+                      monthly_cost_minor="1000")
+    refused = form_post(client, "/t/roi/admin/analytics/roi",
+                        token_from="/t/roi/admin/analytics", incremental_percent="150",
+                        margin_percent="40", monthly_cost_minor="1000")
+    with runtime.brand_session("roi") as session:
+        entry = session.scalar(select(BrandAuditEntry).where(
+            BrandAuditEntry.action == "analytics.roi_update"))
+    assert saved.status_code == 200
+    assert b'value="50.0"' in saved.data
+    assert refused.status_code == 400
+    assert b"incremental_percent" in refused.data
+    assert entry.after["monthly_cost_minor"] == 1000
+
+
+def test_program_roi_formula(runtime, make_brand):
+    from decimal import Decimal
+
+    from saas.analytics.roi import program_roi
+
+    make_brand("calc")
+    with runtime.brand_session("calc") as session:
+        roi = program_roi(session, {"member_revenue_minor": 100_000, "points_redeemed": 1_000},
+                          Decimal(1), 30)
+    # margin 100,000 * 20 % * 30 % = 6,000; cost 1,000 points * 1 = 1,000; (6,000-1,000)/1,000
+    assert roi.incremental_margin_minor == 6_000
+    assert roi.cost_minor == 1_000
+    assert roi.ratio == 5.0
