@@ -6,17 +6,19 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
-from flask import Blueprint, g, request
+from flask import Blueprint, abort, g, request, url_for
 from flask_babel import gettext as _
 from plotly.subplots import make_subplots
 from sqlalchemy import func, select
 
 from saas.analytics.kpis import KpiEngine, point_value_minor
-from saas.analytics.models import ALL, KpiDay
+from saas.analytics.models import ALL, ORDER_DIMENSIONS, KpiDay
 from saas.analytics.roi import SETTING as ROI_SETTING
 from saas.analytics.roi import program_roi
+from saas.analytics.rollup import day_bounds
 from saas.console.base import EDITORS, page, record
 from saas.extensions import htmx
+from saas.loyalty.models import LedgerEntry, Member
 from saas.tenancy.settings import get_setting, put_setting
 from saas.web.policy import allow, console
 from saas.web.tenant import brand_db
@@ -57,14 +59,28 @@ def _dashboard(roi_error: str | None = None, status: int = 200):
     session = brand_db()
     start, end, error = _requested_range(session, brand.timezone)
     engine = KpiEngine(session, brand.timezone, brand.base_currency)
-    kpis = engine.kpis(start, end)
+    dimension, value = _requested_filter()
+    kpis = engine.kpis(start, end, dimension=dimension, value=value)
     tiles = [(label(), kpis[name]) for name, label in TILES]
     roi = program_roi(session, {name: kpi.value for name, kpi in kpis.items()},
                       point_value_minor(session, brand.base_currency), (end - start).days + 1)
     template = "console/_analytics_body.html" if htmx else "console/analytics.html"
+    choices = {name: [row for row in session.scalars(
+        select(KpiDay.value).where(KpiDay.dimension == name).distinct().order_by(KpiDay.value))
+        if row] for name in ORDER_DIMENSIONS}
     return page(template, start=start, end=end, error=error, tiles=tiles,
-                figure=_chart(engine, start, end), currency=brand.base_currency, roi=roi,
-                roi_error=roi_error), status
+                figure=_chart(engine, start, end, dimension, value),
+                currency=brand.base_currency, roi=roi, roi_error=roi_error,
+                dimension=dimension, value=value, choices=choices), status
+
+
+def _requested_filter() -> tuple[str, str]:
+    """An order dimension (channel or partner) and its value, or the whole brand."""
+    raw = request.args.get("filter", "").strip()
+    dimension, _sep, value = raw.partition(":")
+    if dimension in ORDER_DIMENSIONS and value:
+        return dimension, value
+    return ALL, ""
 
 
 @bp.post("/analytics/roi")
@@ -110,10 +126,15 @@ def _requested_range(session, timezone: str) -> tuple[date, date, str | None]:
     return start, end, None
 
 
-def _chart(engine: KpiEngine, start: date, end: date) -> str:
-    """Return the daily chart as Plotly figure JSON, drawn in the page by js/charts.js."""
-    earned = engine.daily_series("points_earned", start, end)
-    redeemed = engine.daily_series("points_redeemed", start, end)
+def _chart(engine: KpiEngine, start: date, end: date, dimension: str = ALL,
+           value: str = "") -> str:
+    """Return the daily chart as Plotly figure JSON, drawn in the page by js/charts.js.
+
+    A click on a day opens that day's ledger entries (``meta.drill`` of the layout).
+    """
+    earned = engine.daily_series("points_earned", start, end, dimension=dimension, value=value)
+    redeemed = engine.daily_series("points_redeemed", start, end, dimension=dimension,
+                                   value=value)
     joined = engine.daily_series("new_members", start, end)
     days = [row.day.isoformat() for row in earned]
 
@@ -125,7 +146,28 @@ def _chart(engine: KpiEngine, start: date, end: date) -> str:
     figure.add_trace(go.Bar(x=days, y=[row.value for row in joined], name=_("New members"),
                             opacity=0.4), secondary_y=True)
     figure.update_layout(margin={"l": 40, "r": 40, "t": 20, "b": 40}, height=360,
-                         legend={"orientation": "h"}, template="none")
+                         legend={"orientation": "h"}, template="none",
+                         meta={"drill": url_for("console_analytics.day", day="DAY")})
     figure.update_yaxes(title_text=_("Points"), secondary_y=False)
     figure.update_yaxes(title_text=_("New members"), secondary_y=True)
     return figure.to_json()
+
+
+DRILL_ROWS = 200
+
+
+@bp.get("/analytics/days/<day>")
+@allow(console("owner", "admin", "analyst"))
+def day(day: str):
+    """The ledger entries of one brand-local day: what a chart point is made of."""
+    try:
+        local = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    start, end = day_bounds(local, ZoneInfo(g.brand.timezone))
+    rows = brand_db().execute(
+        select(LedgerEntry, Member.ref).join(Member, Member.id == LedgerEntry.member_id)
+        .where(LedgerEntry.occurred_at >= start, LedgerEntry.occurred_at < end)
+        .order_by(LedgerEntry.occurred_at).limit(DRILL_ROWS + 1)).all()
+    return page("console/analytics_day.html", day=local, rows=rows[:DRILL_ROWS],
+                more=len(rows) > DRILL_ROWS, utc_start=start, utc_end=end)

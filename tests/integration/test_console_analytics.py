@@ -184,3 +184,61 @@ def test_program_roi_formula(runtime, make_brand):
     assert roi.incremental_margin_minor == 6_000
     assert roi.cost_minor == 1_000
     assert roi.ratio == 5.0
+
+
+def test_day_drill_down_lists_the_entries_of_the_local_day(runtime, wsgi_app, make_brand):
+    from datetime import UTC, datetime
+
+    from console_helpers import console_sign_in, make_console_user
+    from loyalty_helpers import add_rule, buy
+    from werkzeug.test import Client
+
+    from saas.loyalty.members import enrol_member
+
+    brand = make_brand("drill", timezone="America/New_York")
+    with runtime.brand_session("drill") as session:
+        add_rule(session)
+        enrol_member(session, "LATE")
+        enrol_member(session, "NEXT")
+        session.commit()
+        # 03:30 UTC on 5 March is still 4 March in New York.
+        buy(session, brand, "LATE", 1000, at=datetime(2025, 3, 5, 3, 30, tzinfo=UTC))
+        buy(session, brand, "NEXT", 1000, at=datetime(2025, 3, 5, 15, 0, tzinfo=UTC))
+    secret = make_console_user(runtime, "ana@example.com", brand="drill", role="analyst")
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/drill", "ana@example.com", secret)
+    page = client.get("/t/drill/admin/analytics/days/2025-03-04")
+    assert b">LATE</a>" in page.data
+    assert b">NEXT</a>" not in page.data
+
+
+def test_dashboard_filters_orders_by_channel(runtime, wsgi_app, make_brand):
+    from datetime import UTC, datetime
+
+    from console_helpers import console_sign_in, make_console_user
+    from loyalty_helpers import add_rule
+    from werkzeug.test import Client
+
+    from saas.analytics.rollup import rollup
+    from saas.loyalty.members import enrol_member
+    from saas.loyalty.orders import OrderInput, accrue
+
+    brand = make_brand("chan")
+    with runtime.brand_session("chan") as session:
+        add_rule(session)
+        enrol_member(session, "M")
+        session.commit()
+        for ref, channel, amount in (("W", "web", 1000), ("S", "store", 5000)):
+            accrue(session, brand, OrderInput(ref, "M", amount, "USD",
+                                              datetime(2025, 3, 5, 12, tzinfo=UTC),
+                                              channel=channel), source="t")
+        session.commit()
+        rollup(session, brand.timezone, now=datetime(2025, 3, 6, tzinfo=UTC))
+        session.commit()
+    secret = make_console_user(runtime, "ana@example.com", brand="chan", role="analyst")
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/chan", "ana@example.com", secret)
+    page = client.get("/t/chan/admin/analytics?start=2025-03-05&end=2025-03-05&filter=channel:web",
+                      headers={"HX-Request": "true"})
+    tile = page.data.split(b'data-kpi="points_earned"', 1)[1].split(b"</div>", 1)[0]
+    assert b"<dd>10</dd>" in tile

@@ -13,7 +13,7 @@ from saas.web.policy import policy_of
 SAMPLE_VALUES = {"ref": "M-1", "code": "X1", "job_id": "job-1", "token": "token-1",
                  "user_id": 1, "filename": "css/base.css", "upload_id": "0" * 32,
                  "client_id": "tsr_0", "endpoint_id": 1, "event_id": 1,
-                 "report_id": 1}
+                 "report_id": 1, "day": "2025-01-01"}
 REFUSED_ANONYMOUS = (302, 401)
 
 
