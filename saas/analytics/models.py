@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import BrandModel, UTCDateTime, utcnow
@@ -68,3 +68,14 @@ class RollupWatermark(BrandModel):
     source: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DashboardLayout(BrandModel):
+    """The KPI tiles one console user chose to see, in order."""
+
+    __tablename__ = "dashboard_layout"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_email: Mapped[str] = mapped_column(String(320), unique=True)
+    tiles: Mapped[list] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

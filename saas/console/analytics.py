@@ -12,11 +12,12 @@ from plotly.subplots import make_subplots
 from sqlalchemy import func, select
 
 from saas.analytics.kpis import KpiEngine, point_value_minor
-from saas.analytics.models import ALL, ORDER_DIMENSIONS, KpiDay
+from saas.analytics.models import ALL, ORDER_DIMENSIONS, DashboardLayout, KpiDay
 from saas.analytics.roi import SETTING as ROI_SETTING
 from saas.analytics.roi import program_roi
 from saas.analytics.rollup import day_bounds
 from saas.console.base import EDITORS, page, record
+from saas.console.identity import current_role, current_user
 from saas.extensions import htmx
 from saas.loyalty.models import LedgerEntry, Member
 from saas.tenancy.settings import get_setting, put_setting
@@ -48,9 +49,50 @@ TILES = (
 )
 
 
+# What each role sees first until a user saves a layout: owners the program's value and
+# liability, admins activity and redemptions, analysts everything.
+ROLE_TILES = {
+    "owner": ("liability_minor", "points_outstanding", "member_revenue_minor",
+              "redemption_rate", "breakage_rate", "members_total", "active_members_30d"),
+    "admin": ("new_members", "active_members_30d", "points_earned", "points_redeemed",
+              "redemption_rate", "repeat_purchase_rate", "average_order_value_minor"),
+}
+
+
+def _tile_names() -> list[str]:
+    row = brand_db().scalar(select(DashboardLayout.tiles).where(
+        DashboardLayout.user_email == current_user().email))
+    if row:
+        return [name for name in row if name in dict(TILES)]
+    role = current_role().value
+    return list(ROLE_TILES.get(role, [name for name, _label in TILES]))
+
+
 @bp.get("/analytics")
 @allow(console("owner", "admin", "analyst"))
 def dashboard():
+    return _dashboard()
+
+
+@bp.post("/analytics/layout")
+@allow(console("owner", "admin", "analyst"))
+def save_layout():
+    """Save the tiles this user wants, or go back to the role's default with ``reset``."""
+    session = brand_db()
+    email = current_user().email
+    layout = session.scalar(select(DashboardLayout).where(DashboardLayout.user_email == email))
+    if request.form.get("reset") == "yes":
+        if layout is not None:
+            session.delete(layout)
+    else:
+        chosen = [name for name, _label in TILES if request.form.get(f"tile_{name}") == "on"]
+        if not chosen:
+            return _dashboard(roi_error=_("Choose at least one tile."), status=400)
+        if layout is None:
+            session.add(DashboardLayout(user_email=email, tiles=chosen))
+        else:
+            layout.tiles = chosen
+    session.commit()
     return _dashboard()
 
 
@@ -61,7 +103,9 @@ def _dashboard(roi_error: str | None = None, status: int = 200):
     engine = KpiEngine(session, brand.timezone, brand.base_currency)
     dimension, value = _requested_filter()
     kpis = engine.kpis(start, end, dimension=dimension, value=value)
-    tiles = [(label(), kpis[name]) for name, label in TILES]
+    labels = dict(TILES)
+    chosen = _tile_names()
+    tiles = [(labels[name](), kpis[name]) for name in chosen]
     roi = program_roi(session, {name: kpi.value for name, kpi in kpis.items()},
                       point_value_minor(session, brand.base_currency), (end - start).days + 1)
     template = "console/_analytics_body.html" if htmx else "console/analytics.html"
@@ -71,7 +115,8 @@ def _dashboard(roi_error: str | None = None, status: int = 200):
     return page(template, start=start, end=end, error=error, tiles=tiles,
                 figure=_chart(engine, start, end, dimension, value),
                 currency=brand.base_currency, roi=roi, roi_error=roi_error,
-                dimension=dimension, value=value, choices=choices), status
+                dimension=dimension, value=value, choices=choices, chosen=chosen,
+                all_tiles=[(name, label()) for name, label in TILES]), status
 
 
 def _requested_filter() -> tuple[str, str]:

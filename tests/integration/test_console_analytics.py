@@ -103,7 +103,7 @@ def test_default_range_ends_at_latest_data(runtime, shop, wsgi_app):
 
 
 def test_htmx_request_gets_only_the_body(runtime, shop, wsgi_app):
-    client = signed_in(runtime, wsgi_app, "owner")
+    client = signed_in(runtime, wsgi_app, "analyst")
 
     response = client.get(f"{PAGE}?start=2025-03-01&end=2025-03-10",
                           headers={"HX-Request": "true"})
@@ -242,3 +242,34 @@ def test_dashboard_filters_orders_by_channel(runtime, wsgi_app, make_brand):
                       headers={"HX-Request": "true"})
     tile = page.data.split(b'data-kpi="points_earned"', 1)[1].split(b"</div>", 1)[0]
     assert b"<dd>10</dd>" in tile
+
+
+def test_owner_sees_liability_first_by_default(runtime, wsgi_app, make_brand):
+    from console_helpers import console_sign_in, make_console_user
+    from werkzeug.test import Client
+
+    make_brand("lay")
+    secret = make_console_user(runtime, "own@example.com", brand="lay", role="owner")
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/lay", "own@example.com", secret)
+    page = client.get("/t/lay/admin/analytics").data
+    assert page.index(b'data-kpi="liability_minor"') < page.index(b'data-kpi="members_total"')
+    assert b'data-kpi="points_earned"' not in page
+
+
+def test_saved_layout_replaces_the_role_default(runtime, wsgi_app, make_brand):
+    from console_helpers import console_sign_in, form_post, make_console_user
+    from werkzeug.test import Client
+
+    make_brand("lay")
+    secret = make_console_user(runtime, "own@example.com", brand="lay", role="owner")
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/lay", "own@example.com", secret)
+    form_post(client, "/t/lay/admin/analytics/layout", token_from="/t/lay/admin/analytics",
+              tile_points_earned="on", tile_new_members="on")
+    page = client.get("/t/lay/admin/analytics").data
+    form_post(client, "/t/lay/admin/analytics/layout", token_from="/t/lay/admin/analytics",
+              reset="yes")
+    reset = client.get("/t/lay/admin/analytics").data
+    assert page.count(b"data-kpi=") == 2
+    assert b'data-kpi="liability_minor"' in reset
