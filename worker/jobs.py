@@ -136,3 +136,12 @@ def send_scheduled_reports_job(ctx: JobContext) -> dict:
     from saas.analytics.reports import send_due_reports
 
     return {"sent": send_due_reports(ctx.session, ctx.brand.name)}
+
+
+@job("reports.cohorts_monthly", queue="reports", every=6 * 3600)
+def send_cohort_report_job(ctx: JobContext) -> dict:
+    """Email the monthly cohort report once per local month to its recipients."""
+    from saas.analytics.cohorts import send_monthly_cohort_report
+
+    return {"sent": send_monthly_cohort_report(ctx.session, ctx.brand.name,
+                                               ctx.brand.timezone)}

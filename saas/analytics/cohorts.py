@@ -9,7 +9,7 @@ units, divided by the cohort's size.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from saas.db import utcnow
 from saas.loyalty.errors import InvalidInput
 from saas.loyalty.models import Member, Order
+from saas.tenancy.settings import declare_setting, get_setting, put_setting
 
 DEFINITIONS = ("join_month", "first_purchase_month")
 MAX_MONTHS = 36
@@ -119,3 +120,54 @@ def cohort_table(session: Session, timezone: str, definition: str, *, start: dat
         rows.append(CohortRow(_label(int(cohort)), int(size), tuple(retention),
                               tuple(per_member)))
     return CohortTable(definition, months, tuple(rows))
+
+
+RECIPIENTS_SETTING = "analytics.cohort_report_recipients"
+LAST_SENT_SETTING = "analytics.cohort_report_last_month"
+
+
+def _recipients(value: object) -> list[str]:
+    from saas.console.accounts import normalise_email
+
+    if not isinstance(value, list):
+        raise ValueError(f"invalid recipients {value!r}: expected a list of email addresses")
+    return sorted({normalise_email(str(address)) for address in value})
+
+
+def _month_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 7:
+        raise ValueError(f"invalid month {value!r}: expected YYYY-MM")
+    return value
+
+
+declare_setting(RECIPIENTS_SETTING, [], _recipients)
+declare_setting(LAST_SENT_SETTING, None, _month_text)
+
+
+def send_monthly_cohort_report(session: Session, brand_name: str, timezone: str,
+                               now: datetime | None = None) -> bool:
+    """Email last year's join-month cohorts once per local month; commits. Returns whether
+    a report went out."""
+    from saas.analytics.reports import csv_text
+    from saas.notifications.outbox import queue_email
+
+    recipients = get_setting(session, RECIPIENTS_SETTING)
+    today = (now or utcnow()).astimezone(ZoneInfo(timezone)).date()
+    month = today.strftime("%Y-%m")
+    if not recipients or get_setting(session, LAST_SENT_SETTING) == month:
+        return False
+    end = date(today.year, today.month, 1)
+    start = date(end.year - 1, end.month, 1)
+    table = cohort_table(session, timezone, "join_month", start=start, end=end, months=12,
+                         today=today)
+    rows = table.csv_rows()
+    body = (f"Join-month cohorts of {brand_name} from {start:%Y-%m} to {end:%Y-%m}: share of "
+            "each cohort buying in each later month, and revenue per member in minor units, "
+            "as CSV:\n\n" + csv_text(rows[0], rows[1:]))
+    for address in recipients:
+        queue_email(session, address, f"{brand_name}: monthly cohort report {month}", body)
+    put_setting(session, LAST_SENT_SETTING, month)
+    session.commit()
+    return True

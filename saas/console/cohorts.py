@@ -9,11 +9,18 @@ import plotly.graph_objects as go
 from flask import Blueprint, Response, g, request
 from flask_babel import gettext as _
 
-from saas.analytics.cohorts import DEFINITIONS, MAX_MONTHS, CohortTable, cohort_table
-from saas.console.base import page
+from saas.analytics.cohorts import (
+    DEFINITIONS,
+    MAX_MONTHS,
+    RECIPIENTS_SETTING,
+    CohortTable,
+    cohort_table,
+)
+from saas.console.base import EDITORS, page, record
 from saas.db import utcnow
 from saas.imports.report import write_rows
 from saas.loyalty.errors import InvalidInput
+from saas.tenancy.settings import get_setting, put_setting
 from saas.web.policy import allow, console
 from saas.web.tenant import brand_db
 
@@ -74,7 +81,28 @@ def cohorts():
                            months=months) for definition in DEFINITIONS]
     return page("console/cohorts.html", error=None, labels=_labels(), months=months,
                 start=start.strftime("%Y-%m"), end=end.strftime("%Y-%m"),
-                tables=[(table, _heatmap(table)) for table in tables])
+                tables=[(table, _heatmap(table)) for table in tables],
+                recipients=get_setting(brand_db(), RECIPIENTS_SETTING))
+
+
+@bp.post("/analytics/cohorts/recipients")
+@allow(console(*EDITORS))
+def recipients():
+    """Set who gets the monthly cohort report by email (audited)."""
+    session = brand_db()
+    before = get_setting(session, RECIPIENTS_SETTING)
+    raw = request.form.get("recipients", "").replace(",", " ").split()
+    try:
+        after = put_setting(session, RECIPIENTS_SETTING, raw)
+    except (ValueError, InvalidInput) as exc:
+        session.rollback()
+        message = exc.message if isinstance(exc, InvalidInput) else str(exc)
+        return Response(_("Not saved: %(reason)s", reason=message), status=400,
+                        mimetype="text/plain")
+    record("analytics.cohort_report_recipients", f"setting:{RECIPIENTS_SETTING}",
+           {"recipients": before}, {"recipients": after})
+    session.commit()
+    return cohorts()
 
 
 @bp.get("/analytics/cohorts.csv")

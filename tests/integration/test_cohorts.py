@@ -112,3 +112,44 @@ def test_cohort_csv_export(runtime, shop, wsgi_app):
 def test_support_cannot_open_cohorts(runtime, shop, wsgi_app):
     client = signed_in(runtime, wsgi_app, "support")
     assert client.get("/t/shop/admin/analytics/cohorts").status_code == 403
+
+
+def test_monthly_cohort_report_goes_out_once_a_month(runtime, shop):
+    from sqlalchemy import func, select
+
+    from saas.analytics.cohorts import RECIPIENTS_SETTING, send_monthly_cohort_report
+    from saas.notifications.outbox import OutboxEmail
+    from saas.tenancy.settings import put_setting
+
+    with runtime.brand_session("shop") as session:
+        put_setting(session, RECIPIENTS_SETTING, ["boss@example.com"])
+        session.commit()
+        april = datetime(2025, 4, 2, 12, tzinfo=UTC)
+        sent = [send_monthly_cohort_report(session, "Shop", "America/New_York", now=april),
+                send_monthly_cohort_report(session, "Shop", "America/New_York", now=april),
+                send_monthly_cohort_report(session, "Shop", "America/New_York",
+                                           now=datetime(2025, 5, 1, 12, tzinfo=UTC))]
+        count = session.scalar(select(func.count()).select_from(OutboxEmail))
+        body = session.scalar(select(OutboxEmail.body_text).order_by(OutboxEmail.id))
+    assert sent == [True, False, True]
+    assert count == 2
+    assert "2025-01,3,0.3333" in body
+
+
+def test_recipients_are_validated_and_audited(runtime, shop, wsgi_app):
+    from console_helpers import form_post
+    from sqlalchemy import select
+
+    from saas.security.audit import BrandAuditEntry
+
+    client = signed_in(runtime, wsgi_app, "admin")
+    bad = form_post(client, "/t/shop/admin/analytics/cohorts/recipients",
+                    token_from="/t/shop/admin/analytics/cohorts", recipients="not an address")
+    good = form_post(client, "/t/shop/admin/analytics/cohorts/recipients",
+                     token_from="/t/shop/admin/analytics/cohorts",
+                     recipients="a@example.com, B@example.com")
+    with runtime.brand_session("shop") as session:
+        entry = session.scalar(select(BrandAuditEntry))
+    assert bad.status_code == 400
+    assert good.status_code == 200
+    assert entry.after == {"recipients": ["a@example.com", "b@example.com"]}
