@@ -18,7 +18,7 @@ from saas.analytics.cohorts import (
 )
 from saas.console.base import EDITORS, page, record
 from saas.db import utcnow
-from saas.imports.report import write_rows
+from saas.imports.report import write_rows, xlsx_bytes
 from saas.loyalty.errors import InvalidInput
 from saas.tenancy.settings import get_setting, put_setting
 from saas.web.policy import allow, console
@@ -105,19 +105,35 @@ def recipients():
     return cohorts()
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @bp.get("/analytics/cohorts.csv")
 @allow(console(*READERS))
 def cohorts_csv():
+    return _export("csv")
+
+
+@bp.get("/analytics/cohorts.xlsx")
+@allow(console(*READERS))
+def cohorts_xlsx():
+    return _export("xlsx")
+
+
+def _export(kind: str) -> Response:
     definition = request.args.get("definition", "join_month")
     start, end, months = _request()
     table = cohort_table(brand_db(), g.brand.timezone, definition, start=start, end=end,
                          months=months)
     rows = table.csv_rows()
+    filename = f"{g.brand.slug}-cohorts-{definition}-{start:%Y-%m}-{end:%Y-%m}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if kind == "xlsx":
+        return Response(xlsx_bytes(rows[0], rows[1:], title=definition), mimetype=XLSX_TYPE,
+                        headers=headers)
     stream = io.StringIO(newline="")
     write_rows(stream, rows[0], rows[1:])
-    filename = f"{g.brand.slug}-cohorts-{definition}-{start:%Y-%m}-{end:%Y-%m}.csv"
-    return Response(stream.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(stream.getvalue(), mimetype="text/csv", headers=headers)
 
 
 @bp.errorhandler(InvalidInput)

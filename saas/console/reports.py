@@ -29,6 +29,7 @@ from saas.console.accounts import normalise_email
 from saas.console.base import page, record
 from saas.console.identity import current_user
 from saas.extensions import htmx
+from saas.imports.report import xlsx_bytes
 from saas.loyalty.errors import InvalidInput
 from saas.web.policy import allow, console
 from saas.web.tenant import brand_db
@@ -176,6 +177,20 @@ def export():
         return Response(exc.message, status=400, mimetype="text/plain")
     return Response(csv_text(columns, rows), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{g.brand.slug}-{spec.dataset}.csv"'})
+
+
+@bp.get("/reports/run.xlsx")
+@allow(console(*READERS))
+def export_xlsx():
+    try:
+        spec = _spec_from_args(request.args)
+        columns, rows = run_report(brand_db(), spec)
+    except InvalidInput as exc:
+        return Response(exc.message, status=400, mimetype="text/plain")
+    return Response(xlsx_bytes(columns, rows, title=spec.dataset),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{g.brand.slug}-{spec.dataset}.xlsx"'})
 
 
 @bp.post("/reports/save")

@@ -94,3 +94,24 @@ class ErrorReport:
             )
             tail.append(("", "", "", reason))
         write_rows(stream, ERROR_REPORT_HEADER, itertools.chain(self.errors, tail))
+
+
+def xlsx_bytes(header: Iterable[object], rows: Iterable[Iterable[object]],
+               title: str = "Report") -> bytes:
+    """Return an XLSX workbook of one sheet, every cell passed through neutralise_cell.
+
+    openpyxl stores a str as text, never as a formula, but a user who edits the cell or
+    exports it to CSV again would turn a leading = into one, so text is neutralised as in CSV.
+    """
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31] or "Report")
+    sheet.append([neutralise_cell(cell) for cell in header])
+    for row in rows:
+        sheet.append([neutralise_cell(cell) for cell in row])
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()

@@ -153,3 +153,16 @@ def test_recipients_are_validated_and_audited(runtime, shop, wsgi_app):
     assert bad.status_code == 400
     assert good.status_code == 200
     assert entry.after == {"recipients": ["a@example.com", "b@example.com"]}
+
+
+def test_cohort_xlsx_export(runtime, shop, wsgi_app):
+    import io
+
+    from openpyxl import load_workbook
+
+    client = signed_in(runtime, wsgi_app, "analyst")
+    response = client.get("/t/shop/admin/analytics/cohorts.xlsx?definition=join_month"
+                          "&start=2025-01&end=2025-03&months=3")
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("cohort", "size", "retention_m0")
+    assert rows[1][:3] == ("2025-01", 3, 0.3333)
