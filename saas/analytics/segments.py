@@ -223,3 +223,60 @@ def member_segments(session: Session, member_id: int) -> frozenset[str]:
     code = session.scalar(select(MemberSegment.segment_code)
                           .where(MemberSegment.member_id == member_id))
     return frozenset({code}) if code else frozenset()
+
+
+@dataclass(frozen=True)
+class SegmentImpact:
+    segment: str
+    members: int
+    reached: int  # members who earned from the rule or redeemed the reward
+    total: int  # points from the rule, or redemptions of the reward
+
+    @property
+    def reach(self) -> float | None:
+        return self.reached / self.members if self.members else None
+
+    @property
+    def per_member(self) -> float | None:
+        return self.total / self.members if self.members else None
+
+
+def campaign_impact(session: Session, *, rule: str | None = None, reward: str | None = None,
+                    since: datetime, until: datetime) -> list[SegmentImpact]:
+    """Compare one earn rule's points or one reward's redemptions across segments."""
+    from saas.loyalty.errors import InvalidInput
+    from saas.loyalty.models import Redemption, Reward
+
+    if (rule is None) == (reward is None):
+        raise InvalidInput("choose either an earn rule or a reward to compare", field="rule")
+    sizes = dict(session.execute(select(MemberSegment.segment_code, func.count())
+                                 .group_by(MemberSegment.segment_code)).all())
+    segment_of = dict(session.execute(select(MemberSegment.member_id,
+                                             MemberSegment.segment_code)).all())
+    totals: dict[str, int] = {}
+    reached: dict[str, set[int]] = {}
+    if rule is not None:
+        rows = session.execute(select(LedgerEntry.member_id, LedgerEntry.detail).where(
+            LedgerEntry.kind == EntryKind.EARN, LedgerEntry.occurred_at >= since,
+            LedgerEntry.occurred_at < until))
+        for member_id, detail in rows:
+            points = sum(line.get("points", 0) for line in (detail or {}).get("lines", [])
+                         if line.get("rule") == rule)
+            code = segment_of.get(member_id)
+            if points and code:
+                totals[code] = totals.get(code, 0) + points
+                reached.setdefault(code, set()).add(member_id)
+    else:
+        reward_id = session.scalar(select(Reward.id).where(Reward.code == reward))
+        if reward_id is None:
+            raise InvalidInput(f"unknown reward {reward!r}", field="reward", value=reward)
+        rows = session.execute(select(Redemption.member_id).where(
+            Redemption.reward_id == reward_id, Redemption.issued_at >= since,
+            Redemption.issued_at < until))
+        for (member_id,) in rows:
+            code = segment_of.get(member_id)
+            if code:
+                totals[code] = totals.get(code, 0) + 1
+                reached.setdefault(code, set()).add(member_id)
+    return [SegmentImpact(code, size, len(reached.get(code, ())), totals.get(code, 0))
+            for code, size in sorted(sizes.items())]

@@ -4,16 +4,19 @@ of a segment's members, and recomputing them as a job."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, g
+from flask import Blueprint, Response, abort, current_app, g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from saas.analytics.segments import MemberSegment, Segment, SegmentHistory
+from saas.analytics.segments import MemberSegment, Segment, SegmentHistory, campaign_impact
 from saas.console.base import EDITORS, page, record
+from saas.db import utcnow
 from saas.imports.report import write_rows
 from saas.jobs.queueing import enqueue
-from saas.loyalty.models import Member
+from saas.loyalty.errors import InvalidInput
+from saas.loyalty.models import EarnRule, Member, Reward
 from saas.web.policy import allow, console
 from saas.web.tenant import brand_db
 
@@ -32,8 +35,31 @@ def _overview(message: str | None = None, job_id: str | None = None):
         .order_by(SegmentHistory.computed_at.desc()).limit(HISTORY_RUNS))})
     history = list(db.scalars(select(SegmentHistory).where(SegmentHistory.computed_at.in_(runs))
                               .order_by(SegmentHistory.computed_at, SegmentHistory.name)))
+    rules = list(db.scalars(select(EarnRule.code).order_by(EarnRule.code)))
+    rewards = list(db.scalars(select(Reward.code).order_by(Reward.code)))
     return page("console/segments.html", segments=segments, total=total, history=history,
-                message=message, job_id=job_id)
+                message=message, job_id=job_id, rules=rules, rewards=rewards)
+
+
+@bp.get("/analytics/segments/impact")
+@allow(console(*READERS))
+def impact():
+    """HTMX: one rule's points or one reward's redemptions compared across segments."""
+    choice = request.args.get("campaign", "")
+    kind, _sep, code = choice.partition(":")
+    days = request.args.get("days", "90")
+    if kind not in ("rule", "reward") or not code or not days.isdigit() \
+            or not 1 <= int(days) <= 3650:
+        return page("console/_segment_impact.html", rows=None, error=_(
+            "Choose a rule or a reward and a number of days from 1 to 3650."))
+    until = utcnow()
+    try:
+        rows = campaign_impact(brand_db(), since=until - timedelta(days=int(days)), until=until,
+                               **{kind: code})
+    except InvalidInput as exc:
+        return page("console/_segment_impact.html", rows=None, error=exc.message)
+    names = dict(brand_db().execute(select(Segment.code, Segment.name)).all())
+    return page("console/_segment_impact.html", rows=rows, names=names, kind=kind, error=None)
 
 
 @bp.get("/analytics/segments")

@@ -96,3 +96,42 @@ def test_console_lists_segments_and_exports_members(runtime, shop, wsgi_app):
     assert b"Champions" in page.data
     assert lines[0].startswith("member,email,recency_days")
     assert len(lines) == 11
+
+
+def test_campaign_impact_of_a_rule_by_segment(runtime, shop):
+    from saas.analytics.segments import campaign_impact
+
+    run(runtime)
+    with runtime.brand_session("shop") as session:
+        add_rule(session, "vip-bonus", points=1, priority=20,
+                 conditions={"segments": ["champions"]})
+        accrue(session, shop, OrderInput("S-1", "VIP-1", 10_000, "USD", NOW), source="t")
+        accrue(session, shop, OrderInput("S-2", "OLD-1", 10_000, "USD", NOW), source="t")
+        session.commit()
+        impact = {row.segment: row for row in campaign_impact(
+            session, rule="vip-bonus", since=NOW - timedelta(days=1),
+            until=NOW + timedelta(days=1))}
+    assert (impact["champions"].reached, impact["champions"].total) == (1, 100)
+    assert impact["champions"].reach == 0.1
+    assert impact["hibernating"].total == 0
+
+
+def test_console_compares_a_reward_across_segments(runtime, shop, wsgi_app):
+    from console_helpers import console_sign_in, make_console_user
+    from loyalty_helpers import add_reward
+    from werkzeug.test import Client
+
+    from saas.loyalty.rewards import redeem_reward
+
+    run(runtime)
+    with runtime.brand_session("shop") as session:
+        add_reward(session, "mug", cost=10)
+        redeem_reward(session, "VIP-2", "mug", source="test")
+        session.commit()
+    secret = make_console_user(runtime, "ana@example.com", brand="shop", role="analyst")
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/shop", "ana@example.com", secret)
+    page = client.get("/t/shop/admin/analytics/segments/impact?campaign=reward:mug&days=30",
+                      headers={"HX-Request": "true"})
+    assert b'data-testid="segment-impact"' in page.data
+    assert b"<td>1 (10%)</td>" in page.data
