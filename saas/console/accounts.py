@@ -328,13 +328,13 @@ def invite(db: Session, brand_id: int, email: str, role: str, *, actor: str,
 
 
 def partner_of(db: Session, user: User, brand_id: int) -> str | None:
-    """The code of the partner whose page ``user`` may open in the brand, if any."""
+    """Return the code of the partner whose page ``user`` may open in the brand, if any."""
     return db.scalar(select(PartnerContact.partner_code).where(
         PartnerContact.user_id == user.id, PartnerContact.brand_id == brand_id))
 
 
 def open_invitation(db: Session, token: str, *, now: datetime | None = None) -> Invitation:
-    """Return the pending invitation for ``token`` or say why it cannot be used."""
+    """Return the pending invitation for ``token``, or raise InvalidInput with the reason."""
     now = now or utcnow()
     invitation = db.scalar(select(Invitation).with_for_update()
                            .where(Invitation.token_hash == _hash_token(token or "")))
