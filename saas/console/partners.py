@@ -70,7 +70,7 @@ def _chart(days: list[PartnerSlaDay]) -> str:
     figure.add_scatter(x=x, y=[day.p95_ms for day in days], name=_("p95 latency (ms)"))
     figure.add_scatter(x=x, y=[round(100 * (day.server_errors + day.client_errors)
                                      / day.requests, 3) if day.requests else None
-                               for day in days], name=_("Error rate (%%)"))
+                               for day in days], name=_("Error rate (%)"))
     figure.update_layout(margin={"l": 40, "r": 40, "t": 20, "b": 40}, height=320,
                          yaxis2={"overlaying": "y", "side": "right", "showgrid": False},
                          legend={"orientation": "h"})
