@@ -10,11 +10,11 @@ from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from saas.api.models import Partner, PartnerClient, PartnerSlaDay, PartnerStatus
+from saas.api.models import Partner, PartnerClient, PartnerStatus
 from saas.api.partners import add_client, rotate_secret
 from saas.api.webhooks import EVENT_TYPES, delete_endpoint, list_endpoints, register_endpoint
 from saas.console.identity import current_partner_code, current_user
-from saas.console.partners import SLA_DAYS, _chart
+from saas.console.partners import partner_activity
 from saas.loyalty.errors import LoyaltyError
 from saas.security import audit
 from saas.web.policy import PARTNER_CONTACT, allow
@@ -39,16 +39,10 @@ def _record(action: str, partner: Partner, after: dict) -> None:
 
 def _page(partner: Partner, *, message=None, error=None, secret=None, webhook_secret=None,
           status=200):
-    db = brand_db()
-    clients = list(db.scalars(select(PartnerClient).where(PartnerClient.partner_id == partner.id)
-                              .order_by(PartnerClient.id)))
-    days = list(db.scalars(select(PartnerSlaDay).where(PartnerSlaDay.partner_id == partner.id)
-                           .order_by(PartnerSlaDay.day.desc()).limit(SLA_DAYS)))
-    days.reverse()
-    return render("partner_page/overview.html", partner=partner, clients=clients, days=days,
-                  chart=_chart(days) if days else None, message=message, error=error,
+    return render("partner_page/overview.html", partner=partner, message=message, error=error,
                   secret=secret, webhook_secret=webhook_secret, email=current_user().email,
-                  endpoints=list_endpoints(db, partner.code), event_types=EVENT_TYPES), status
+                  endpoints=list_endpoints(brand_db(), partner.code), event_types=EVENT_TYPES,
+                  **partner_activity(partner)), status
 
 
 @bp.get("/")

@@ -62,7 +62,7 @@ def _partner_or_404(code: str) -> Partner:
 
 
 def _chart(days: list[PartnerSlaDay]) -> str:
-    """A JSON Plotly figure of the daily p95 latency and error rate, drawn by console.js."""
+    """Return a JSON Plotly figure of the daily p95 latency and error rate, drawn by charts.js."""
     figure = go.Figure()
     x = [day.day.isoformat() for day in days]
     figure.add_bar(x=x, y=[day.requests for day in days], name=_("Requests"), yaxis="y2",
@@ -77,20 +77,26 @@ def _chart(days: list[PartnerSlaDay]) -> str:
     return figure.to_json()
 
 
-def _detail(partner: Partner, *, message: str | None = None, error: str | None = None,
-            secret: dict | None = None, status: int = 200):
+def partner_activity(partner: Partner) -> dict:
+    """Return the partner's clients, its last SLA_DAYS days (oldest first) and their chart."""
     db = brand_db()
     clients = list(db.scalars(select(PartnerClient).where(PartnerClient.partner_id == partner.id)
                               .order_by(PartnerClient.id)))
     days = list(db.scalars(select(PartnerSlaDay).where(PartnerSlaDay.partner_id == partner.id)
                            .order_by(PartnerSlaDay.day.desc()).limit(SLA_DAYS)))
     days.reverse()
+    return {"clients": clients, "days": days, "chart": _chart(days) if days else None}
+
+
+def _detail(partner: Partner, *, message: str | None = None, error: str | None = None,
+            secret: dict | None = None, status: int = 200):
+    db = brand_db()
+    activity = partner_activity(partner)
     dead = list(db.scalars(select(WebhookEvent).join(WebhookEndpoint).where(
         WebhookEndpoint.partner_id == partner.id, WebhookEvent.dead_at.is_not(None))
         .order_by(WebhookEvent.id.desc()).limit(50)))
-    return page("console/partner.html", partner=partner, clients=clients, days=days,
-                chart=_chart(days) if days else None, scopes=SCOPES, message=message,
-                error=error, secret=secret, dead=dead), status
+    return page("console/partner.html", partner=partner, scopes=SCOPES, message=message,
+                error=error, secret=secret, dead=dead, **activity), status
 
 
 @bp.get("/partners/<code>")
