@@ -85,7 +85,7 @@ class SegmentRun:
 
 
 def member_features(session: Session, now: datetime) -> pd.DataFrame:
-    """One row per member who has bought, indexed by member id."""
+    """Return one row of features per member who has bought, indexed by member id."""
     orders = pd.DataFrame(session.execute(
         select(Order.member_id, func.count(Order.id), func.sum(Order.base_amount_minor),
                func.max(Order.ordered_at)).group_by(Order.member_id)).all(),
@@ -137,7 +137,7 @@ def _choose_k(matrix: np.ndarray, seed: int) -> tuple[int, np.ndarray, float | N
 
 
 def describe(centre: dict[str, float], medians: dict[str, float]) -> tuple[str, str]:
-    """A human-readable name and description of a cluster from its centre."""
+    """Return a human-readable name and description of a cluster from its centre."""
     recent = centre["recency_days"] <= medians["recency_days"]
     frequent = centre["frequency"] > medians["frequency"]
     valuable = centre["monetary_minor"] > medians["monetary_minor"]
@@ -219,7 +219,7 @@ def compute_segments(session: Session, *, now: datetime | None = None,
 
 
 def member_segments(session: Session, member_id: int) -> frozenset[str]:
-    """The segment codes of a member, for earn rules with ``conditions.segments``."""
+    """Return the segment codes of a member, for earn rules with ``conditions.segments``."""
     code = session.scalar(select(MemberSegment.segment_code)
                           .where(MemberSegment.member_id == member_id))
     return frozenset({code}) if code else frozenset()

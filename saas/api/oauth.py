@@ -141,7 +141,7 @@ def _oauth_error(code: str, description: str) -> Response:
 
 
 def check_partner(policy: Policy):
-    """Accept a request with a live token of this brand that holds the policy's scopes."""
+    """Accept a request with a live token of this brand that has the policy's scopes."""
     header = request.headers.get("Authorization", "")
     challenge = {"WWW-Authenticate": 'Bearer realm="api"'}
     if not header.lower().startswith("bearer ") or not header[7:].strip():

@@ -12,7 +12,7 @@ from saas.loyalty.errors import LoyaltyError
 TYPE_PREFIX = "urn:tessera:problem:"
 MEDIA_TYPE = "application/problem+json"
 
-# Domain error codes and the HTTP status each answers with.
+# Domain error codes and the HTTP status of each.
 STATUS_BY_CODE = {
     "invalid_input": 400,
     "not_found": 404,
@@ -80,7 +80,7 @@ RESERVED = ("type", "title", "status", "detail", "code", "message", "field", "va
 
 
 def from_body(body: dict[str, Any]) -> Response:
-    """A stored domain rejection (``LoyaltyError.as_json()``) as problem details.
+    """Return a stored domain rejection (``LoyaltyError.as_json()``) as problem details.
 
     A detail whose name problem details reserve, such as a voucher's ``status``, is
     renamed with the prefix ``current_``.

@@ -56,7 +56,7 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def breaches_of(partner: Partner, row: PartnerSlaDay) -> dict[str, list[float]]:
-    """The objectives a day missed, each as [measured, objective]."""
+    """Return the objectives a day missed, each as [measured, objective]."""
     if not row.requests:
         return {}
     found: dict[str, list[float]] = {}

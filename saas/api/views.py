@@ -58,7 +58,7 @@ def openapi():
 @bp.get("/docs")
 @allow(PUBLIC)
 def docs():
-    """The OpenAPI document as a readable page."""
+    """Render the OpenAPI document as a readable page."""
     from saas.api.partners import SCOPES
     from saas.web.themes import render
 
@@ -79,7 +79,7 @@ def json_body() -> dict[str, Any]:
 
 
 def idempotent(payload: dict[str, Any], operation, *, status: int = 201) -> Response:
-    """Run ``operation`` once per client and Idempotency-Key and answer with its outcome."""
+    """Run ``operation`` once per client and Idempotency-Key and return its outcome."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return problem(400, "idempotency_key_missing", "every write needs an Idempotency-Key "

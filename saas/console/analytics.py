@@ -120,7 +120,7 @@ def _dashboard(roi_error: str | None = None, status: int = 200):
 
 
 def _requested_filter() -> tuple[str, str]:
-    """An order dimension (channel or partner) and its value, or the whole brand."""
+    """Return the requested order dimension (channel or partner) and value, or the whole brand."""
     raw = request.args.get("filter", "").strip()
     dimension, _sep, value = raw.partition(":")
     if dimension in ORDER_DIMENSIONS and value:
@@ -204,7 +204,7 @@ DRILL_ROWS = 200
 @bp.get("/analytics/days/<day>")
 @allow(console("owner", "admin", "analyst"))
 def day(day: str):
-    """The ledger entries of one brand-local day: what a chart point is made of."""
+    """List the ledger entries of one brand-local day, which make up a chart point."""
     try:
         local = date.fromisoformat(day)
     except ValueError:

@@ -1,6 +1,6 @@
 """The console user of a request, kept in the session, and the checks of console policies.
 
-Signing in has stages, stored in the session: after the password the session holds the
+Signing in has stages, stored in the session: after the password the session contains the
 user's id with stage ``second_factor`` (or ``enrol`` for a user without an authenticator),
 and only after the TOTP or recovery code does the stage become ``signed_in``. The session
 also carries the user's security stamp, so a password reset or a factor reset ends every
@@ -43,7 +43,7 @@ def init_app(app: Flask) -> None:
 
 
 def platform_db() -> Session:
-    """The request's session on the platform database, opened on first use."""
+    """Return the request's session on the platform database, opened on first use."""
     db = g.get("platform_db")
     if db is None:
         db = current_app.extensions["tessera"].platform_session()
@@ -74,7 +74,7 @@ def sign_out() -> None:
 
 
 def pending_user(stage: str) -> User | None:
-    """The user part-way through sign-in at ``stage``, if the session is still valid."""
+    """Return the user part-way through sign-in at ``stage``, if the session is still valid."""
     if session.get(STAGE_KEY) != stage:
         return None
     return _session_user()
@@ -94,7 +94,7 @@ def _session_user() -> User | None:
 
 
 def current_user() -> User | None:
-    """The fully signed-in console user, or None."""
+    """Return the fully signed-in console user, or None."""
     if "console_user_row" not in g:
         g.console_user_row = (_session_user() if session.get(STAGE_KEY) == STAGE_SIGNED_IN
                               else None)
@@ -102,7 +102,7 @@ def current_user() -> User | None:
 
 
 def current_role() -> Role | None:
-    """The signed-in user's role in the request's brand."""
+    """Return the signed-in user's role in the request's brand."""
     if "console_role" not in g:
         user = current_user()
         brand = g.get("brand")
@@ -146,7 +146,7 @@ def check_platform_admin(_policy: Policy):
 
 
 def current_partner_code() -> str | None:
-    """The partner whose page the signed-in user may open in the request's brand."""
+    """Return the partner whose page the signed-in user may open in the request's brand."""
     if "partner_code" not in g:
         user = current_user()
         brand = g.get("brand")

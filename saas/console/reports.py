@@ -106,7 +106,7 @@ def _results(spec: ReportSpec):
 
 
 def _query_of(spec: ReportSpec) -> str:
-    """The builder's query string for ``spec``, so a result can be saved or exported."""
+    """Return the builder's query string for ``spec``, so a result can be saved or exported."""
     pairs = [("dataset", spec.dataset)] + [("dimension", name) for name in spec.dimensions]
     pairs += [("measure", name) for name in spec.measures]
     for index, item in enumerate(spec.filters, start=1):
@@ -158,7 +158,7 @@ def run():
     except InvalidInput as exc:
         brand_db().rollback()
         if htmx:
-            # HTMX swaps only 2xx answers in, so the error comes back with 200.
+            # HTMX swaps in only 2xx responses, so the error comes back with 200.
             return page("console/_report_results.html", results=None, error=exc.message)
         return _builder(None, error=exc.message, status=400)
     if htmx:

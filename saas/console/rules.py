@@ -60,7 +60,7 @@ def _json_field(name: str, default: Any) -> Any:
 
 
 def _moment(name: str, zone: ZoneInfo) -> str | None:
-    """A datetime-local field in the brand's time zone, as an ISO string with its offset."""
+    """Read a datetime-local field in the brand's time zone as an ISO string with its offset."""
     raw = request.form.get(name, "").strip()
     if not raw:
         return None
@@ -174,7 +174,7 @@ def new_rule():
 
 
 def _raw_form(code: str) -> dict:
-    """The submitted values, shown again next to an error."""
+    """Return the submitted values, to show them again next to an error."""
     conditions = {key: _split(request.form.get(key, "")) for key in LIST_FIELDS}
     conditions["days"] = [day for day in DAYS if request.form.get(f"day_{day}") == "on"]
     conditions["amount_min"] = request.form.get("amount_min", "")

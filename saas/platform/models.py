@@ -106,7 +106,7 @@ class Delegation(PlatformModel):
 
 
 class RecoveryCode(PlatformModel):
-    """A single-use code that stands in for a lost authenticator; stored as a SHA-256 hash."""
+    """A single-use code that replaces a lost authenticator once, stored as a SHA-256 hash."""
 
     __tablename__ = "recovery_code"
 
