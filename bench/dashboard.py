@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -310,7 +311,8 @@ def main() -> None:
             start = time.perf_counter()
             added = rollup(session, TIMEZONE, grace=timedelta(0))
             session.commit()
-            print(f"rollup: {time.perf_counter() - start:.1f} s, {added}")
+            print(f"rollup: {time.perf_counter() - start:.1f} s, {added}, peak memory of the "
+                  f"process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
             vacuum_analyze(f"{PG_SERVER}/{prefix}_us_{SLUG}")
             latest = session.scalar(text(
                 "SELECT max(day) FROM kpi_day WHERE dimension = 'all'"))

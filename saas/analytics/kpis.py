@@ -1,9 +1,9 @@
 """KPIs of a brand for a range of its local days, each next to the previous period.
 
-Sums (points, orders, revenue, new members) come from the ``kpi_day`` rollup rows, so they
-include only what the rollup has processed. Counts of distinct members (total, active,
-repeat buyers) cannot be added up from day rows and are read from the member, order and
-redemption tables, which have indexes on the timestamps these queries filter on.
+Every figure comes from the rollup, so it includes only what the rollup has processed: sums
+(points, orders, revenue, new members) from the ``kpi_day`` rows, and counts of distinct
+members (active, repeat buyers) from the day member sets of ``kpi_day_members``. The member
+total is the sum of new members less the merged records, which the member table has few of.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, union
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from saas.analytics.activity import MemberCounter
 from saas.analytics.models import ALL, MEASURES, ORDER_DIMENSIONS, KpiDay
 from saas.analytics.rollup import day_bounds
-from saas.loyalty.models import Member, Order, Redemption
+from saas.loyalty.models import Member
 from saas.loyalty.money import currency_exponent
 from saas.tenancy.settings import declare_setting, get_setting
 
@@ -164,7 +165,6 @@ class KpiEngine:
     def figures(self, start: date, end: date, *, dimension: str = ALL,
                 value: str = "") -> dict[str, int | float | None]:
         """Return the KPI values of one period, without a comparison."""
-        utc_start = day_bounds(start, self.zone)[0]
         utc_end = day_bounds(end, self.zone)[1]
         sums = self._sums(start, end, dimension, value)
         figures: dict[str, int | float | None] = dict(sums)
@@ -182,12 +182,14 @@ class KpiEngine:
         figures["average_order_value_minor"] = (
             None if average is None else _round_minor(Decimal(str(average))))
 
-        figures["members_total"] = self._members_total(utc_end)
+        figures["members_total"] = self._members_total(end, utc_end)
+        # An active window is the local days up to the period's end, so it may start earlier.
+        counter = MemberCounter(self.session, min(start, _window_start(end, max(ACTIVE_WINDOWS))),
+                                end, dimension, value)
         for days in ACTIVE_WINDOWS:
-            figures[f"active_members_{days}d"] = self._active_members(
-                utc_end - timedelta(days=days), utc_end, dimension, value)
-        figures["repeat_purchase_rate"] = self._repeat_purchase_rate(
-            utc_start, utc_end, dimension, value)
+            figures[f"active_members_{days}d"] = counter.active(_window_start(end, days), end)
+        buyers, repeat = counter.buyers(start, end)
+        figures["repeat_purchase_rate"] = _ratio(repeat, buyers)
         return figures
 
     def _sums(self, start: date, end: date, dimension: str, value: str) -> dict[str, int]:
@@ -205,41 +207,17 @@ class KpiEngine:
         )
         return int(total)
 
-    def _members_total(self, utc_end: datetime) -> int:
+    def _members_total(self, end: date, utc_end: datetime) -> int:
         # NOTE: merged records are left out by their state today, not at the period's end.
-        return int(self.session.scalar(
-            select(func.count()).select_from(Member)
-            .where(Member.merged_into_id.is_(None), Member.joined_at < utc_end)
-        ))
-
-    def _active_members(self, utc_start: datetime, utc_end: datetime, dimension: str,
-                        value: str) -> int:
-        """Count members who placed an order or redeemed a reward in the window."""
-        buyers = select(Order.member_id.label("member_id")).where(
-            Order.member_id.is_not(None), Order.ordered_at >= utc_start,
-            Order.ordered_at < utc_end, *_order_filter(dimension, value))
-        sources = [buyers]
-        if dimension == ALL:
-            sources.append(select(Redemption.member_id.label("member_id")).where(
-                Redemption.issued_at >= utc_start, Redemption.issued_at < utc_end))
-        members = union(*sources).subquery()
-        return int(self.session.scalar(select(func.count()).select_from(members)))
-
-    def _repeat_purchase_rate(self, utc_start: datetime, utc_end: datetime, dimension: str,
-                              value: str) -> float | None:
-        """Return the share of members with an order in the period who placed two or more."""
-        per_member = (
-            select(Order.member_id, func.count().label("orders"))
-            .where(Order.member_id.is_not(None), Order.ordered_at >= utc_start,
-                   Order.ordered_at < utc_end, *_order_filter(dimension, value))
-            .group_by(Order.member_id).subquery()
+        joined = self.session.scalar(
+            select(func.coalesce(func.sum(KpiDay.new_members), 0))
+            .where(KpiDay.day <= end, KpiDay.dimension == ALL)
         )
-        buyers, repeat = self.session.execute(
-            select(func.count(),
-                   func.coalesce(func.sum(case((per_member.c.orders >= 2, 1), else_=0)), 0))
-            .select_from(per_member)
-        ).one()
-        return _ratio(int(repeat), int(buyers))
+        merged = self.session.scalar(
+            select(func.count()).select_from(Member)
+            .where(Member.merged_into_id.is_not(None), Member.joined_at < utc_end)
+        )
+        return int(joined) - int(merged)
 
 
 def _net_points():
@@ -247,10 +225,8 @@ def _net_points():
             + KpiDay.points_adjusted + KpiDay.points_other)
 
 
-def _order_filter(dimension: str, value: str) -> list:
-    if dimension == ALL:
-        return []
-    return [getattr(Order, dimension) == value]
+def _window_start(end: date, days: int) -> date:
+    return end - timedelta(days=days - 1)
 
 
 def _check_range(start: date, end: date) -> None:

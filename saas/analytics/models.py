@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import BrandModel, UTCDateTime, utcnow
 
 # The dimension of the brand-wide rows, whose ``value`` is the empty string.
 ALL = "all"
-# Dimensions taken from an order: its rows count only orders and entries of orders.
-ORDER_DIMENSIONS = ("channel", "partner")
+# Dimensions taken from an order: its rows count only orders and entries of orders. The
+# tier is the member's tier when the order was recorded.
+ORDER_DIMENSIONS = ("channel", "partner", "tier")
 
 # Measures of a day row, each a sum that the rollup only ever adds to.
 MEASURES = (
@@ -56,6 +57,27 @@ class KpiDay(BrandModel):
     revenue_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     member_orders: Mapped[int] = mapped_column(BigInteger, default=0)
     member_revenue_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KpiDayMembers(BrandModel):
+    """One set of members of one local day, for all activity or one dimension value.
+
+    ``kind`` is "buyers" (placed an order), "repeat_buyers" (placed two or more) or
+    "redeemers" (redeemed a reward; brand-wide rows only). ``members`` is a serialized
+    roaring bitmap of member ids (pyroaring ``BitMap64``) and ``size`` its cardinality.
+    """
+
+    __tablename__ = "kpi_day_members"
+    __table_args__ = (UniqueConstraint("day", "dimension", "value", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    dimension: Mapped[str] = mapped_column(String(20), default=ALL)
+    value: Mapped[str] = mapped_column(String(80), default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    members: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -2,7 +2,9 @@
 
 Each run reads only rows whose id is above the source's watermark, sums them by the
 brand's local day and dimension, adds the sums to ``kpi_day`` with one upsert per batch, and
-moves the watermark, all in the caller's transaction. Accruals never touch these tables.
+moves the watermark, all in the caller's transaction. It also adds buyers and redeemers to
+the day member sets (``kpi_day_members``), written once at the end of the run. Accruals
+never touch these tables.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from sqlalchemy import and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from saas.analytics.models import ALL, ORDER_DIMENSIONS, KpiDay, RollupWatermark
+from saas.analytics.activity import DayMemberSets
+from saas.analytics.models import ALL, ORDER_DIMENSIONS, KpiDay, KpiDayMembers, RollupWatermark
 from saas.db import utcnow
 from saas.loyalty.models import EntryKind, LedgerEntry, Member, Order
 
 BATCH_SIZE = 10_000
 # Day rows per executemany call of the upsert.
 UPSERT_ROWS = 1_000
+# Member sets per executemany call. Each is a serialized bitmap of up to a few hundred KB.
+UPSERT_SETS = 100
 # Ids come from sequences, so a transaction can commit a lower id after a higher one is
 # already visible. A run stops before a gap in the ids while the row after it is younger
 # than this, and treats an older gap as ids of rolled-back transactions.
@@ -32,13 +37,18 @@ UPSERT_ROWS = 1_000
 GRACE = timedelta(minutes=10)
 
 Key = tuple[date, str, str]
+Sums = dict[Key, dict[str, int]]
 
 
 @dataclass(frozen=True)
 class Source:
     name: str
     read: Callable[[Session, int, int], list[Any]]
-    add: Callable[[dict[Key, dict[str, int]], Any, ZoneInfo], None]
+    add: Callable[[Sums, DayMemberSets, Any, ZoneInfo], None]
+    # The business timestamp whose local day a row counts on.
+    moment: str
+    # Whether rows of this source change the day member sets.
+    changes_members: bool
 
 
 def rollup(session: Session, timezone: str, *, now: datetime | None = None,
@@ -51,24 +61,28 @@ def rollup(session: Session, timezone: str, *, now: datetime | None = None,
     zone = ZoneInfo(timezone)
     cutoff = (now or utcnow()) - grace
     marks = _lock_watermarks(session)
+    members = DayMemberSets(session)
     added = {}
     for source in SOURCES:
         added[source.name] = _roll_source(session, source, marks[source.name], zone, cutoff,
-                                          batch_size)
+                                          batch_size, members)
+    _upsert_member_sets(session, members)
     return added
 
 
 def _roll_source(session: Session, source: Source, mark: RollupWatermark, zone: ZoneInfo,
-                 cutoff: datetime, batch_size: int) -> int:
+                 cutoff: datetime, batch_size: int, members: DayMemberSets) -> int:
     count = 0
     while True:
         rows = source.read(session, mark.last_id, batch_size)
         ready = rows_before_recent_gap(rows, mark.last_id, cutoff)
         if not ready:
             return count
-        sums: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        if source.changes_members:
+            members.load({local_day(getattr(row, source.moment), zone) for row in ready})
+        sums: Sums = defaultdict(lambda: defaultdict(int))
         for row in ready:
-            source.add(sums, row, zone)
+            source.add(sums, members, row, zone)
         _upsert(session, sums)
         mark.last_id = ready[-1].id
         mark.updated_at = utcnow()
@@ -104,17 +118,21 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 def _read_entries(session: Session, last_id: int, limit: int) -> list[Any]:
     of_order = and_(LedgerEntry.reference_type == "order", Order.id == LedgerEntry.reference_id)
     return list(session.execute(
-        select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.points, LedgerEntry.reference_type,
-               LedgerEntry.occurred_at, LedgerEntry.recorded_at, Order.channel, Order.partner)
+        select(LedgerEntry.id, LedgerEntry.member_id, LedgerEntry.kind, LedgerEntry.points,
+               LedgerEntry.reference_type, LedgerEntry.occurred_at, LedgerEntry.recorded_at,
+               Order.channel, Order.partner, Order.tier)
         .outerjoin(Order, of_order)
         .where(LedgerEntry.id > last_id).order_by(LedgerEntry.id).limit(limit)
     ))
 
 
-def _add_entry(sums: dict[Key, dict[str, int]], row: Any, zone: ZoneInfo) -> None:
+def _add_entry(sums: Sums, members: DayMemberSets, row: Any, zone: ZoneInfo) -> None:
+    day = local_day(row.occurred_at, zone)
     measure, points = entry_measure(row.kind, row.points, row.reference_type)
-    for key in _keys(local_day(row.occurred_at, zone), row.channel, row.partner):
+    for key in _keys(day, row):
         sums[key][measure] += points
+    if row.kind == EntryKind.REDEEM:
+        members.add_redeemer(day, row.member_id)
 
 
 def entry_measure(kind: str, points: int, reference_type: str | None) -> tuple[str, int]:
@@ -141,20 +159,21 @@ def entry_measure(kind: str, points: int, reference_type: str | None) -> tuple[s
 def _read_orders(session: Session, last_id: int, limit: int) -> list[Any]:
     return list(session.execute(
         select(Order.id, Order.member_id, Order.base_amount_minor, Order.ordered_at,
-               Order.recorded_at, Order.channel, Order.partner)
+               Order.recorded_at, Order.channel, Order.partner, Order.tier)
         .where(Order.id > last_id).order_by(Order.id).limit(limit)
     ))
 
 
-def _add_order(sums: dict[Key, dict[str, int]], row: Any, zone: ZoneInfo) -> None:
+def _add_order(sums: Sums, members: DayMemberSets, row: Any, zone: ZoneInfo) -> None:
     # NOTE: revenue is counted when ordered; later refunds and cancellations do not lower it.
-    for key in _keys(local_day(row.ordered_at, zone), row.channel, row.partner):
+    for key in _keys(local_day(row.ordered_at, zone), row):
         measures = sums[key]
         measures["orders"] += 1
         measures["revenue_minor"] += row.base_amount_minor
         if row.member_id is not None:
             measures["member_orders"] += 1
             measures["member_revenue_minor"] += row.base_amount_minor
+            members.add_buyer(*key, row.member_id)
 
 
 def _read_members(session: Session, last_id: int, limit: int) -> list[Any]:
@@ -164,21 +183,23 @@ def _read_members(session: Session, last_id: int, limit: int) -> list[Any]:
     ))
 
 
-def _add_member(sums: dict[Key, dict[str, int]], row: Any, zone: ZoneInfo) -> None:
+def _add_member(sums: Sums, members: DayMemberSets, row: Any, zone: ZoneInfo) -> None:
     sums[(local_day(row.joined_at, zone), ALL, "")]["new_members"] += 1
 
 
-def _keys(day: date, channel: str | None, partner: str | None) -> Iterable[Key]:
+def _keys(day: date, row: Any) -> Iterable[Key]:
+    """Return the day row keys of an order's row: brand-wide, then each dimension it has."""
     yield day, ALL, ""
-    for dimension, value in zip(ORDER_DIMENSIONS, (channel, partner), strict=True):
+    for dimension in ORDER_DIMENSIONS:
+        value = getattr(row, dimension)
         if value:
             yield day, dimension, value
 
 
 SOURCES = (
-    Source("ledger_entry", _read_entries, _add_entry),
-    Source("purchase_order", _read_orders, _add_order),
-    Source("member", _read_members, _add_member),
+    Source("ledger_entry", _read_entries, _add_entry, "occurred_at", True),
+    Source("purchase_order", _read_orders, _add_order, "ordered_at", True),
+    Source("member", _read_members, _add_member, "joined_at", False),
 )
 
 
@@ -197,7 +218,7 @@ def _lock_watermarks(session: Session) -> dict[str, RollupWatermark]:
     return {mark.source: mark for mark in marks}
 
 
-def _upsert(session: Session, sums: dict[Key, dict[str, int]]) -> None:
+def _upsert(session: Session, sums: Sums) -> None:
     if not sums:
         return
     insert = _insert_for(session)
@@ -220,6 +241,22 @@ def _upsert(session: Session, sums: dict[Key, dict[str, int]]) -> None:
         )
         for start in range(0, len(rows), UPSERT_ROWS):
             connection.execute(statement, rows[start:start + UPSERT_ROWS])
+
+
+def _upsert_member_sets(session: Session, members: DayMemberSets) -> None:
+    rows = members.rows()
+    if not rows:
+        return
+    insert = _insert_for(session)
+    table = KpiDayMembers.__table__
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["day", "dimension", "value", "kind"],
+        set_={name: statement.excluded[name] for name in ("members", "size", "updated_at")},
+    )
+    connection = session.connection()
+    for start in range(0, len(rows), UPSERT_SETS):
+        connection.execute(statement, rows[start:start + UPSERT_SETS])
 
 
 def _insert_for(session: Session):

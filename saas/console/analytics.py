@@ -120,7 +120,8 @@ def _dashboard(roi_error: str | None = None, status: int = 200):
 
 
 def _requested_filter() -> tuple[str, str]:
-    """Return the requested order dimension (channel or partner) and value, or the whole brand."""
+    """Return the requested order dimension (channel, partner or tier) and value, or the whole
+    brand."""
     raw = request.args.get("filter", "").strip()
     dimension, _sep, value = raw.partition(":")
     if dimension in ORDER_DIMENSIONS and value:

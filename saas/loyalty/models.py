@@ -63,7 +63,7 @@ class Member(BrandModel):
     tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when this record was merged into another one; its ref then resolves there.
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("debt >= 0", name="debt_not_negative"),)
@@ -92,6 +92,8 @@ class Order(BrandModel):
     channel: Mapped[str | None] = mapped_column(String(40))
     partner: Mapped[str | None] = mapped_column(String(80))
     location: Mapped[str | None] = mapped_column(String(80))
+    # The code of the member's tier when the order was recorded, which its points used.
+    tier: Mapped[str | None] = mapped_column(String(64))
     categories: Mapped[list] = mapped_column(JSON, default=list)
     items: Mapped[list] = mapped_column(JSON, default=list)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -150,15 +150,17 @@ def accrue(session: Session, brand: BrandInfo, order: OrderInput, *, source: str
     rate = exchange_rate(session, order.currency, brand.base_currency, order.ordered_at)
     base_minor = money.convert_to_base(order.amount_minor, order.currency,
                                        brand.base_currency, rate)
+    config = brand_config(session)
+    tier = config.tier(member.tier_id)
     row = Order(
         source=source, ref=order.ref, member_id=member.id, amount_minor=order.amount_minor,
         currency=order.currency, base_amount_minor=base_minor, fx_rate=str(rate),
         ordered_at=order.ordered_at, channel=order.channel, partner=order.partner,
         location=order.location, categories=list(order.categories), items=list(order.items),
+        tier=tier.code if tier else None,
     )
     session.add(row)
     session.flush()
-    config = brand_config(session)
     policies = policies or config.policies
     evaluation = evaluate_order(session, brand, member, row, rules, config)
     if evaluation.points:

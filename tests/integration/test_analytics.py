@@ -4,15 +4,16 @@ figures, incremental runs and brand isolation."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from loyalty_helpers import add_reward, add_rule, buy
-from sqlalchemy import func, select
+from loyalty_helpers import add_reward, add_rule, add_tiers, buy
+from sqlalchemy import delete, func, select
 
 from saas.analytics.kpis import POINT_VALUE_KEY, KpiEngine
-from saas.analytics.models import KpiDay, RollupWatermark
+from saas.analytics.models import KpiDay, KpiDayMembers, RollupWatermark
 from saas.analytics.rollup import rollup
 from saas.jobs.queueing import backend as job_backend
 from saas.jobs.queueing import enqueue
 from saas.jobs.status import job_status
+from saas.loyalty.corrections import merge_members
 from saas.loyalty.expiry import expire_points
 from saas.loyalty.ledger import outstanding_points
 from saas.loyalty.members import enrol_member
@@ -263,6 +264,124 @@ def test_rollup_job_runs_for_brand(runtime, shop):
 
     assert status.status == "finished"
     assert status.result == {"ledger_entry": 1, "purchase_order": 1, "member": 1}
+
+
+def test_order_counts_under_its_tier(shop):
+    brand, session = shop()
+    add_rule(session)
+    add_tiers(session, ("basic", 0, "1"), ("gold", 100, "2"))
+    # A new member has no tier until its first order is credited.
+    buy(session, brand, "m1", 5000, at=utc(2025, 3, 4, 12))  # 50 points, then basic
+    buy(session, brand, "m1", 10000, at=utc(2025, 3, 5, 12))  # 100 points, then gold
+    buy(session, brand, "m1", 1000, at=utc(2025, 3, 6, 12))  # 10 points, doubled
+    roll(session, brand)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+
+    basic = engine.figures(date(2025, 3, 1), date(2025, 3, 31), dimension="tier", value="basic")
+    gold = engine.figures(date(2025, 3, 1), date(2025, 3, 31), dimension="tier", value="gold")
+
+    assert (basic["orders"], basic["points_earned"]) == (1, 100)
+    assert (gold["orders"], gold["points_earned"]) == (1, 20)
+    assert gold["active_members_30d"] == 1
+
+
+# --- Distinct members from the day member sets ----------------------------------------------
+
+def test_repeat_buyer_across_two_runs(shop):
+    brand, session = shop()
+    add_rule(session)
+    buy(session, brand, "m1", 1000, at=utc(2025, 3, 5, 9))
+    buy(session, brand, "m2", 1000, at=utc(2025, 3, 5, 9))
+    roll(session, brand)
+    buy(session, brand, "m1", 1000, at=utc(2025, 3, 5, 18))
+    roll(session, brand)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+
+    kpis = engine.kpis(date(2025, 3, 1), date(2025, 3, 31))
+
+    assert kpis["repeat_purchase_rate"].value == pytest.approx(1 / 2)
+
+
+def test_repeat_buyer_on_two_days(shop):
+    brand, session = shop()
+    add_rule(session)
+    buy(session, brand, "m1", 1000, at=utc(2025, 3, 5, 12))
+    buy(session, brand, "m1", 1000, at=utc(2025, 3, 25, 12))
+    buy(session, brand, "m2", 1000, at=utc(2025, 3, 25, 12))
+    buy(session, brand, "m3", 1000, at=utc(2025, 2, 25, 12))
+    buy(session, brand, "m3", 1000, at=utc(2025, 3, 25, 12))
+    roll(session, brand)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+
+    kpis = engine.kpis(date(2025, 3, 1), date(2025, 3, 31))
+
+    # m3's first order falls in the previous period, so only m1 bought twice in March.
+    assert kpis["repeat_purchase_rate"].value == pytest.approx(1 / 3)
+
+
+def test_active_window_counts_local_days(shop):
+    brand, session = shop(timezone=NEW_YORK)
+    add_rule(session)
+    # 1 March 23:30 EST is the first of the 30 local days up to 30 March.
+    buy(session, brand, "first-day", 1000, at=utc(2025, 3, 2, 4, 30))
+    # 28 February 23:30 EST is the day before the window.
+    buy(session, brand, "day-before", 1000, at=utc(2025, 3, 1, 4, 30))
+    roll(session, brand)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+
+    figures = engine.figures(date(2025, 3, 30), date(2025, 3, 30))
+
+    assert figures["active_members_30d"] == 1
+    assert figures["active_members_90d"] == 2
+
+
+def test_redeemer_active_only_brand_wide(shop):
+    brand, session = shop()
+    add_rule(session)
+    add_reward(session, "coffee", cost=10)
+    buy(session, brand, "buyer", 1000, at=utc(2025, 1, 5, 12), channel="web")
+    buy(session, brand, "redeemer", 1000, at=utc(2025, 1, 5, 12), channel="web")
+    redeem_reward(session, "redeemer", "coffee", source="console", at=utc(2025, 3, 20, 12))
+    buy(session, brand, "buyer", 1000, at=utc(2025, 3, 21, 12), channel="web")
+    session.commit()
+    roll(session, brand)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+
+    everything = engine.figures(date(2025, 3, 1), date(2025, 3, 31))
+    web = engine.figures(date(2025, 3, 1), date(2025, 3, 31), dimension="channel",
+                         value="web")
+
+    assert everything["active_members_30d"] == 2
+    assert web["active_members_30d"] == 1
+
+
+def test_members_total_leaves_out_merged_records(shop):
+    brand, session = shop()
+    add_rule(session)
+    buy(session, brand, "keep", 1000, at=utc(2025, 3, 5, 12))
+    buy(session, brand, "duplicate", 1000, at=utc(2025, 3, 6, 12))
+    merge_members(session, "keep", "duplicate", at=utc(2025, 3, 7, 12))
+    session.commit()
+    roll(session, brand)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+
+    figures = engine.figures(date(2025, 3, 1), date(2025, 3, 31))
+
+    assert figures["new_members"] == 2
+    assert figures["members_total"] == 1
+
+
+def test_rebuilt_rollup_gives_the_same_member_counts(march):
+    session, engine = march
+    before = march_kpis(engine)
+    session.execute(delete(KpiDay))
+    session.execute(delete(KpiDayMembers))
+    session.execute(delete(RollupWatermark))
+    session.commit()
+
+    roll(session, session.info["brand"])
+
+    assert march_kpis(engine) == before
 
 
 # --- Brand isolation ------------------------------------------------------------------------

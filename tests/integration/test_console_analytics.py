@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from console_helpers import console_sign_in, make_console_user
-from loyalty_helpers import add_rule, buy
+from loyalty_helpers import add_rule, add_tiers, buy
 from werkzeug.test import Client
 
 from saas.analytics.rollup import rollup
@@ -242,6 +242,28 @@ def test_dashboard_filters_orders_by_channel(runtime, wsgi_app, make_brand):
                       headers={"HX-Request": "true"})
     tile = page.data.split(b'data-kpi="points_earned"', 1)[1].split(b"</div>", 1)[0]
     assert b"<dd>10</dd>" in tile
+
+
+def test_filter_groups_channels_and_tiers(runtime, wsgi_app, make_brand):
+    brand = make_brand("tiers")
+    with runtime.brand_session("tiers") as session:
+        add_rule(session)
+        add_tiers(session, ("basic", 0, "1"))
+        for hour in (10, 12):  # the first order is credited before the member has a tier
+            buy(session, brand, "M", 1000, at=datetime(2025, 3, 5, hour, tzinfo=UTC),
+                channel="web")
+        rollup(session, brand.timezone, now=datetime(2025, 3, 6, tzinfo=UTC))
+        session.commit()
+    secret = make_console_user(runtime, "ana@example.com", brand="tiers", role="analyst")
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/tiers", "ana@example.com", secret)
+
+    page = client.get("/t/tiers/admin/analytics?start=2025-03-05&end=2025-03-05"
+                      "&filter=tier:basic").get_data(as_text=True)
+
+    assert '<optgroup label="Channel"><option value="channel:web">web</option>' in page
+    assert ('<optgroup label="Tier"><option value="tier:basic" selected>basic</option>'
+            in page)
 
 
 def test_owner_sees_liability_first_by_default(runtime, wsgi_app, make_brand):
