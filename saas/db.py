@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -69,6 +70,28 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def commit_without_waiting(session: Session) -> None:
+    """Let the current transaction's commit return before its WAL record reaches the disk.
+
+    PostgreSQL only (``synchronous_commit`` off for this transaction). A crash can lose
+    such a commit from the last fraction of a second, but never a later synchronous one,
+    because that flushes the WAL up to its own record. Use it for rows whose loss a retry
+    or a statistic tolerates, never for the ledger.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def dialect_insert(session: Session):
+    """Return the ``insert`` of the session's dialect, which has ``on_conflict_do_…``."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"upserts support PostgreSQL and SQLite, not {dialect}")
 
 
 def normalise_url(url: str) -> str:

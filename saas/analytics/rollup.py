@@ -17,12 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from saas.analytics.activity import DayMemberSets
 from saas.analytics.models import ALL, ORDER_DIMENSIONS, KpiDay, KpiDayMembers, RollupWatermark
-from saas.db import utcnow
+from saas.db import dialect_insert, utcnow
 from saas.loyalty.models import EntryKind, LedgerEntry, Member, Order
 
 BATCH_SIZE = 10_000
@@ -207,7 +206,7 @@ SOURCES = (
 
 def _lock_watermarks(session: Session) -> dict[str, RollupWatermark]:
     names = [source.name for source in SOURCES]
-    insert = _insert_for(session)
+    insert = dialect_insert(session)
     session.execute(insert(RollupWatermark).values(
         [{"source": name, "last_id": 0, "updated_at": utcnow()} for name in names]
     ).on_conflict_do_nothing(index_elements=["source"]))
@@ -221,7 +220,7 @@ def _lock_watermarks(session: Session) -> dict[str, RollupWatermark]:
 def _upsert(session: Session, sums: Sums) -> None:
     if not sums:
         return
-    insert = _insert_for(session)
+    insert = dialect_insert(session)
     now = utcnow()
     # One statement per set of measures, because a multi-row upsert names its columns once.
     by_columns: dict[tuple[str, ...], list[dict]] = defaultdict(list)
@@ -247,7 +246,7 @@ def _upsert_member_sets(session: Session, members: DayMemberSets) -> None:
     rows = members.rows()
     if not rows:
         return
-    insert = _insert_for(session)
+    insert = dialect_insert(session)
     table = KpiDayMembers.__table__
     statement = insert(table)
     statement = statement.on_conflict_do_update(
@@ -258,11 +257,3 @@ def _upsert_member_sets(session: Session, members: DayMemberSets) -> None:
     for start in range(0, len(rows), UPSERT_SETS):
         connection.execute(statement, rows[start:start + UPSERT_SETS])
 
-
-def _insert_for(session: Session):
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert
-    if dialect == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"the rollup supports PostgreSQL and SQLite, not {dialect}")

@@ -162,8 +162,12 @@ def check_partner(policy: Policy):
                        " request a token with it", headers={
                            "WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope",'
                                                f' scope="{" ".join(sorted(policy.scopes))}"'})
+    partner = client.partner
+    # Detached, they keep their loaded values when a write rolls the session back.
+    db.expunge(client)
+    db.expunge(partner)
     g.api_client = client
-    g.api_partner = client.partner
+    g.api_partner = partner
     g.api_scopes = granted
     start_timer()
     return None

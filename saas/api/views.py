@@ -214,10 +214,9 @@ def accrual():
 
     def run():
         db = brand_db()
-        tier_before = webhooks.tier_code(db, order.member_ref)
         result = accrue(db, g.brand, order, source=source(),
                         enrol=bool(data.get("enrol", False)))
-        webhooks.accrual_events(db, g.api_partner.id, result, tier_before, order.ordered_at)
+        webhooks.accrual_events(db, g.api_partner.id, result, order.ordered_at)
         webhooks.deliver_after_commit(db, current_app.extensions["tessera"])
         return result
 

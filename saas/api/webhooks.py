@@ -327,41 +327,34 @@ def emit(session: Session, event_type: str, data: dict[str, Any], *,
     return added
 
 
-def tier_code(session: Session, member_ref: str) -> str | None:
-    """Lock the member and return its tier code, so a change can be detected afterwards."""
-    from saas.loyalty.members import lock_member_by_ref
-
-    member = lock_member_by_ref(session, member_ref)
-    if member is None or member.tier_id is None:
-        return None
-    return session.scalar(select(Tier.code).where(Tier.id == member.tier_id))
-
-
 def tier_changed(session: Session, member: Member, before: str | None,
                  at: datetime | None = None) -> int:
     """Emit ``tier.changed`` to every subscribed partner if the member's tier differs."""
     after = (session.scalar(select(Tier.code).where(Tier.id == member.tier_id))
              if member.tier_id is not None else None)
+    return _tier_event(session, member.ref, before, after,
+                       at or member.tier_since or utcnow())
+
+
+def _tier_event(session: Session, member_ref: str, before: str | None, after: str | None,
+                at: datetime) -> int:
     if after == before:
         return 0
     return emit(session, "tier.changed", {
-        "member": member.ref, "from_tier": before, "to_tier": after,
-        "changed_at": (at or member.tier_since or utcnow()).isoformat()}, partner_id=None)
+        "member": member_ref, "from_tier": before, "to_tier": after,
+        "changed_at": at.isoformat()}, partner_id=None)
 
 
-def accrual_events(session: Session, partner_id: int, result, tier_before: str | None,
-                   ordered_at: datetime) -> int:
+def accrual_events(session: Session, partner_id: int, result, ordered_at: datetime) -> int:
     """Emit the events of an accrual (``saas.loyalty.orders.AccrualResult``)."""
-    from saas.loyalty.members import get_member
-
     added = 0
     if result.points:
         added += emit(session, "points.earned", {
             "member": result.member_ref, "order": result.order_ref, "points": result.points,
             "balance": result.balance, "ordered_at": ordered_at.isoformat()},
             partner_id=partner_id)
-    member = get_member(session, result.member_ref)
-    return added + tier_changed(session, member, tier_before, ordered_at)
+    return added + _tier_event(session, result.member_ref, result.tier_before,
+                               result.tier_after, ordered_at)
 
 
 def redemption_events(session: Session, partner_id: int, result) -> int:

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from saas.db import utcnow
+from saas.db import commit_without_waiting, dialect_insert, utcnow
 from saas.loyalty.errors import IdempotencyInFlight, IdempotencyMismatch, InvalidInput, LoyaltyError
 from saas.loyalty.models import IdempotencyRecord
 
@@ -85,23 +84,27 @@ def run_once(session: Session, scope: str, key: str, payload: dict[str, Any],
 def _claim(session: Session, scope: str, key: str, digest: str,
            now: datetime) -> tuple[int | None, Outcome | None]:
     with Session(session.get_bind()) as claim:
+        # The operation's own commit is synchronous and comes later in the WAL, so a claim
+        # lost in a crash belongs to a request that wrote nothing.
+        commit_without_waiting(claim)
+        record_id = claim.scalar(
+            dialect_insert(claim)(IdempotencyRecord)
+            .values(scope=scope, key=key, request_hash=digest, completed=False,
+                    created_at=now, expires_at=now + RETENTION)
+            .on_conflict_do_nothing()
+            .returning(IdempotencyRecord.id)
+        )
+        if record_id is not None:
+            claim.commit()
+            return record_id, None
         record = claim.scalars(select(IdempotencyRecord).where(
             IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)).one_or_none()
-        if record is not None and record.expires_at < now:
-            claim.delete(record)
-            claim.flush()
-            record = None
-        if record is None:
-            record = IdempotencyRecord(scope=scope, key=key, request_hash=digest,
-                                       completed=False, created_at=now,
-                                       expires_at=now + RETENTION)
-            claim.add(record)
-            try:
-                claim.commit()
-            except IntegrityError:
-                claim.rollback()
-                return _claim(session, scope, key, digest, now)
-            return record.id, None
+        if record is None or record.expires_at < now:
+            # Gone since the insert, or expired: start again with a fresh claim.
+            if record is not None:
+                claim.delete(record)
+            claim.commit()
+            return _claim(session, scope, key, digest, now)
         return record.id, _existing(claim, record, digest, now)
 
 
@@ -126,12 +129,11 @@ def _existing(claim: Session, record: IdempotencyRecord, digest: str,
 
 
 def _finish(session: Session, record_id: int, *, ok: bool, body: dict[str, Any]) -> Outcome:
-    record = session.get(IdempotencyRecord, record_id)
-    record.completed = True
-    record.status_code = 200 if ok else 400
-    record.response = body
+    session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
+                    .values(completed=True, status_code=200 if ok else 400, response=body))
     session.commit()
     return Outcome(ok=ok, body=body)
+
 
 
 def _release(session: Session, record_id: int) -> None:

@@ -70,6 +70,9 @@ class AccrualResult:
     points: int
     balance: int
     evaluation: Evaluation
+    # The member's tier codes before and after the order, for the tier.changed event.
+    tier_before: str | None = None
+    tier_after: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -167,8 +170,9 @@ def accrue(session: Session, brand: BrandInfo, order: OrderInput, *, source: str
         credit_order(session, brand, member, row, evaluation, source, policies)
     member.last_activity_at = max(filter(None, [member.last_activity_at, order.ordered_at]))
     upgrade_tier(session, member, order.ordered_at, policies, config)
+    after = config.tier(member.tier_id)
     return AccrualResult(row.id, row.ref, member.ref, evaluation.points, member.balance,
-                         evaluation)
+                         evaluation, row.tier, after.code if after else None)
 
 
 def member_segments(session: Session, member_id: int) -> frozenset[str]:

@@ -1,11 +1,13 @@
 """Exactly-once requests: replay, mismatch, in-flight conflicts and scopes."""
 
+from datetime import timedelta
+
 import pytest
 from loyalty_helpers import T0, add_reward, add_rule
 from sqlalchemy import func, select
 
 from saas.loyalty.errors import IdempotencyInFlight, IdempotencyMismatch
-from saas.loyalty.idempotency import run_once
+from saas.loyalty.idempotency import RETENTION, run_once
 from saas.loyalty.members import enrol_member, get_member
 from saas.loyalty.models import IdempotencyRecord, LedgerEntry
 from saas.loyalty.orders import OrderInput, accrue
@@ -140,3 +142,16 @@ class _Result:
 
     def as_json(self):
         return self.body
+
+
+def test_expired_key_runs_again(runtime, brand_pair):
+    brand = brand_pair("shop")
+    later = T0 + RETENTION + timedelta(days=1)
+    with runtime.open_brand_session(brand) as session:
+        run_once(session, "s", "k", {"a": 1}, lambda: _Result({"x": 1}), now=T0)
+        again = run_once(session, "s", "k", {"a": 2}, lambda: _Result({"x": 2}), now=later)
+        records = session.scalar(select(func.count(IdempotencyRecord.id)))
+
+    assert again.body == {"x": 2}
+    assert not again.replayed
+    assert records == 1
