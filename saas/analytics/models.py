@@ -33,6 +33,8 @@ MEASURES = (
 class KpiDay(BrandModel):
     """The sums of one local day of the brand, for all activity or one dimension value.
 
+    Revenue is net: refunds and cancellations lower it on the day they are recorded for.
+
     Points are positive amounts for earned, redeemed and expired; adjusted and other
     (reversals and transfers) keep the ledger's sign, so the day's net change of the
     liability is earned - redeemed - expired + adjusted + other. Money is in minor units of

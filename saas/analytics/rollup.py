@@ -1,4 +1,4 @@
-"""The incremental rollup: add new ledger entries, orders and members to the day rows.
+"""The incremental rollup: add new ledger entries, orders, members and refunds to the day rows.
 
 Each run reads only rows whose id is above the source's watermark, sums them by the
 brand's local day and dimension, adds the sums to ``kpi_day`` with one upsert per batch, and
@@ -16,13 +16,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from saas.analytics.activity import DayMemberSets
 from saas.analytics.models import ALL, ORDER_DIMENSIONS, KpiDay, KpiDayMembers, RollupWatermark
 from saas.db import dialect_insert, utcnow
-from saas.loyalty.models import EntryKind, LedgerEntry, Member, Order
+from saas.loyalty.models import EntryKind, LedgerEntry, Member, Order, OrderRefund
 
 BATCH_SIZE = 10_000
 # Day rows per executemany call of the upsert.
@@ -155,6 +155,43 @@ def entry_measure(kind: str, points: int, reference_type: str | None) -> tuple[s
     return "points_other", points
 
 
+def _read_refunds(session: Session, last_id: int, limit: int) -> list[Any]:
+    earlier_refund = aliased(OrderRefund)
+    earlier = (select(func.coalesce(func.sum(earlier_refund.amount_minor), 0))
+               .where(earlier_refund.order_id == OrderRefund.order_id,
+                      earlier_refund.id < OrderRefund.id)
+               .scalar_subquery())
+    return list(session.execute(
+        select(OrderRefund.id, OrderRefund.amount_minor, OrderRefund.refunded_at,
+               OrderRefund.recorded_at, earlier.label("earlier_minor"), Order.member_id,
+               Order.amount_minor.label("order_minor"), Order.base_amount_minor, Order.channel,
+               Order.partner, Order.tier)
+        .join(Order, Order.id == OrderRefund.order_id)
+        .where(OrderRefund.id > last_id).order_by(OrderRefund.id).limit(limit)
+    ))
+
+
+def _add_refund(sums: Sums, members: DayMemberSets, row: Any, zone: ZoneInfo) -> None:
+    amount = refund_base_minor(row.earlier_minor, row.amount_minor, row.order_minor,
+                               row.base_amount_minor)
+    for key in _keys(local_day(row.refunded_at, zone), row):
+        sums[key]["revenue_minor"] -= amount
+        if row.member_id is not None:
+            sums[key]["member_revenue_minor"] -= amount
+
+
+def refund_base_minor(earlier: int, amount: int, order_amount: int, order_base: int) -> int:
+    """Return a refund's share of the order's amount in the base currency.
+
+    Refunds are taken cumulatively, so the refunds that return a whole order's amount
+    return exactly its base amount, whatever the rounding of each one.
+    """
+    if not order_amount:
+        return 0
+    return ((earlier + amount) * order_base // order_amount
+            - earlier * order_base // order_amount)
+
+
 def _read_orders(session: Session, last_id: int, limit: int) -> list[Any]:
     return list(session.execute(
         select(Order.id, Order.member_id, Order.base_amount_minor, Order.ordered_at,
@@ -164,7 +201,6 @@ def _read_orders(session: Session, last_id: int, limit: int) -> list[Any]:
 
 
 def _add_order(sums: Sums, members: DayMemberSets, row: Any, zone: ZoneInfo) -> None:
-    # NOTE: revenue is counted when ordered; later refunds and cancellations do not lower it.
     for key in _keys(local_day(row.ordered_at, zone), row):
         measures = sums[key]
         measures["orders"] += 1
@@ -199,6 +235,7 @@ SOURCES = (
     Source("ledger_entry", _read_entries, _add_entry, "occurred_at", True),
     Source("purchase_order", _read_orders, _add_order, "ordered_at", True),
     Source("member", _read_members, _add_member, "joined_at", False),
+    Source("order_refund", _read_refunds, _add_refund, "refunded_at", False),
 )
 
 

@@ -18,6 +18,7 @@ from saas.loyalty.expiry import expire_points
 from saas.loyalty.ledger import outstanding_points
 from saas.loyalty.members import enrol_member
 from saas.loyalty.models import LedgerEntry
+from saas.loyalty.orders import refund
 from saas.loyalty.rewards import redeem_reward
 from saas.tenancy.settings import put_setting
 
@@ -227,7 +228,8 @@ def test_second_run_adds_nothing(march):
 
     added = roll(session, session.info["brand"])
 
-    assert added == {"ledger_entry": 0, "purchase_order": 0, "member": 0}
+    assert added == {"ledger_entry": 0, "purchase_order": 0, "member": 0,
+                     "order_refund": 0}
     assert day_totals(session, KpiDay.points_earned) == before
 
 
@@ -238,7 +240,7 @@ def test_rows_past_watermark_are_added(march):
 
     added = roll(session, brand)
 
-    assert added == {"ledger_entry": 1, "purchase_order": 1, "member": 1}
+    assert added == {"ledger_entry": 1, "purchase_order": 1, "member": 1, "order_refund": 0}
     assert day_totals(session, KpiDay.points_earned)[date(2025, 3, 5)] == 90
     assert march_kpis(engine)["orders"].value == 5
 
@@ -263,7 +265,8 @@ def test_rollup_job_runs_for_brand(runtime, shop):
     status = job_status(session, job_id)
 
     assert status.status == "finished"
-    assert status.result == {"ledger_entry": 1, "purchase_order": 1, "member": 1}
+    assert status.result == {"ledger_entry": 1, "purchase_order": 1, "member": 1,
+                             "order_refund": 0}
 
 
 def test_order_counts_under_its_tier(shop):
@@ -283,6 +286,25 @@ def test_order_counts_under_its_tier(shop):
     assert (basic["orders"], basic["points_earned"]) == (1, 100)
     assert (gold["orders"], gold["points_earned"]) == (1, 20)
     assert gold["active_members_30d"] == 1
+
+
+def test_refund_lowers_revenue_on_its_day(shop):
+    brand, session = shop()
+    add_rule(session)
+    buy(session, brand, "m1", 10000, ref="A", at=utc(2025, 3, 5, 12), channel="web")
+    refund(session, "console", "A", "r1", 2500, at=utc(2025, 3, 20, 12))
+    session.commit()
+    roll(session, brand)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+
+    march = engine.figures(date(2025, 3, 1), date(2025, 3, 31))
+    web = engine.figures(date(2025, 3, 1), date(2025, 3, 31), dimension="channel", value="web")
+    refund_day = engine.daily_series("revenue_minor", date(2025, 3, 20), date(2025, 3, 20))
+
+    assert march["revenue_minor"] == 7500
+    assert march["member_revenue_minor"] == 7500
+    assert web["revenue_minor"] == 7500
+    assert refund_day[0].value == -2500
 
 
 # --- Distinct members from the day member sets ----------------------------------------------
