@@ -1,9 +1,12 @@
-"""Cohort tables: members grouped by the local month they joined or first bought, with the
-share of each cohort that bought in each later month and the revenue per member.
+"""Cohort tables: members grouped by the local month they joined or first bought, or by
+their tier, with the share of each cohort that bought in each later month and the revenue
+per member.
 
 Month n of a cohort is the n-th brand-local calendar month after the cohort's month (month 0
 is the cohort's own month). Revenue is the orders' amount in the base currency, in minor
-units, divided by the cohort's size.
+units, divided by the cohort's size. Tier cohorts are made of the members who joined in the chosen
+months, grouped by their tier today. There, month n counts from each member's join month,
+and its shares are of the members who have reached month n by today.
 """
 
 from __future__ import annotations
@@ -18,16 +21,16 @@ from sqlalchemy.orm import Session
 
 from saas.db import utcnow
 from saas.loyalty.errors import InvalidInput
-from saas.loyalty.models import Member, Order
+from saas.loyalty.models import Member, Order, Tier
 from saas.tenancy.settings import declare_setting, get_setting, put_setting
 
-DEFINITIONS = ("join_month", "first_purchase_month")
+DEFINITIONS = ("join_month", "first_purchase_month", "tier")
 MAX_MONTHS = 36
 
 
 @dataclass(frozen=True)
 class CohortRow:
-    cohort: str  # YYYY-MM
+    cohort: str  # YYYY-MM, or a tier code ("" for members without a tier)
     size: int
     retention: tuple[float | None, ...]  # share of the cohort buying in month n
     revenue_per_member: tuple[float | None, ...]  # minor units per cohort member
@@ -79,8 +82,9 @@ def cohort_table(session: Session, timezone: str, definition: str, *, start: dat
     today = today or utcnow().astimezone(zone).date()
     current = today.year * 12 + today.month - 1
     members = pd.DataFrame(session.execute(
-        select(Member.id, Member.joined_at).where(Member.merged_into_id.is_(None))).all(),
-        columns=["member_id", "joined_at"])
+        select(Member.id, Member.joined_at, Member.tier_id)
+        .where(Member.merged_into_id.is_(None))).all(),
+        columns=["member_id", "joined_at", "tier_id"])
     orders = pd.DataFrame(session.execute(
         select(Order.member_id, Order.ordered_at, Order.base_amount_minor)).all(),
         columns=["member_id", "ordered_at", "amount"])
@@ -93,6 +97,8 @@ def cohort_table(session: Session, timezone: str, definition: str, *, start: dat
     else:
         orders["month"] = _month_index(pd.to_datetime(orders["ordered_at"], utc=True)
                                        .dt.tz_convert(zone))
+    if definition == "tier":
+        return _tier_table(session, members, orders, start, end, months, current)
     if definition == "join_month":
         members["cohort"] = members["joined"]
     else:
@@ -120,6 +126,38 @@ def cohort_table(session: Session, timezone: str, definition: str, *, start: dat
         rows.append(CohortRow(_label(int(cohort)), int(size), tuple(retention),
                               tuple(per_member)))
     return CohortTable(definition, months, tuple(rows))
+
+
+def _tier_table(session: Session, members: pd.DataFrame, orders: pd.DataFrame, start: date,
+                end: date, months: int, current: int) -> CohortTable:
+    low = start.year * 12 + start.month - 1
+    high = end.year * 12 + end.month - 1
+    members = members[(members["joined"] >= low) & (members["joined"] <= high)].copy()
+    tiers = session.execute(select(Tier.id, Tier.code).order_by(Tier.threshold, Tier.id)).all()
+    codes = {tier_id: code for tier_id, code in tiers}
+    members["cohort"] = members["tier_id"].map(lambda value: codes.get(value, ""))
+    merged = orders.merge(members[["member_id", "cohort", "joined"]], on="member_id")
+    merged["offset"] = merged["month"] - merged["joined"]
+    merged = merged[(merged["offset"] >= 0) & (merged["offset"] < months)]
+    buyers = merged.groupby(["cohort", "offset"])["member_id"].nunique()
+    revenue = merged.groupby(["cohort", "offset"])["amount"].sum()
+    rows = []
+    for code in ["", *codes.values()]:
+        joined = members.loc[members["cohort"] == code, "joined"]
+        if joined.empty:
+            continue
+        retention, per_member = [], []
+        for offset in range(months):
+            # Only members whose month n has begun by today can have bought in it.
+            reached = int((joined + offset <= current).sum())
+            if not reached:
+                retention.append(None)
+                per_member.append(None)
+                continue
+            retention.append(round(float(buyers.get((code, offset), 0)) / reached, 4))
+            per_member.append(round(float(revenue.get((code, offset), 0)) / reached, 2))
+        rows.append(CohortRow(code, len(joined), tuple(retention), tuple(per_member)))
+    return CohortTable("tier", months, tuple(rows))
 
 
 RECIPIENTS_SETTING = "analytics.cohort_report_recipients"

@@ -30,7 +30,8 @@ READERS = ("owner", "admin", "analyst")
 
 
 def _labels() -> dict[str, str]:
-    return {"join_month": _("Join month"), "first_purchase_month": _("First purchase month")}
+    return {"join_month": _("Join month"), "first_purchase_month": _("First purchase month"),
+            "tier": _("Tier today, by months since joining")}
 
 
 def _month(name: str, default: date) -> date:
@@ -61,7 +62,8 @@ def _heatmap(table: CohortTable) -> str:
     figure = go.Figure(go.Heatmap(
         z=[[None if value is None else round(100 * value, 1) for value in row.retention]
            for row in table.rows],
-        x=[f"M{n}" for n in range(table.months)], y=[row.cohort for row in table.rows],
+        x=[f"M{n}" for n in range(table.months)],
+        y=[row.cohort or _("no tier") for row in table.rows],
         colorscale="Blues", zmin=0, zmax=100, colorbar={"title": "%"}))
     figure.update_layout(margin={"l": 70, "r": 20, "t": 10, "b": 40},
                          height=max(240, 28 * len(table.rows) + 80),

@@ -3,11 +3,13 @@
 from datetime import UTC, date, datetime
 
 import pytest
-from loyalty_helpers import add_rule, buy
+from loyalty_helpers import add_rule, add_tiers, buy
+from sqlalchemy import select
 
 from saas.analytics.cohorts import cohort_table
 from saas.loyalty.errors import InvalidInput
-from saas.loyalty.members import enrol_member
+from saas.loyalty.members import enrol_member, get_member
+from saas.loyalty.models import Tier
 
 TODAY = date(2025, 4, 15)
 
@@ -68,6 +70,39 @@ def test_months_after_today_have_no_value(runtime, shop):
     assert rows["2025-01"].retention[4] is None
 
 
+@pytest.fixture
+def tiered(runtime, shop):
+    """The shop's members in tiers today: A gold, B and C basic, D none."""
+    with runtime.brand_session("shop") as session:
+        add_tiers(session, ("basic", 0, "1"), ("gold", 1000, "1"))
+        tiers = dict(session.execute(select(Tier.code, Tier.id)).all())
+        for ref, code in (("A", "gold"), ("B", "basic"), ("C", "basic"), ("D", None)):
+            get_member(session, ref).tier_id = tiers.get(code)
+        session.commit()
+    return shop
+
+
+def test_tier_cohorts_match_hand_built_table(runtime, tiered):
+    rows = {row.cohort: row for row in table(runtime, "tier").rows}
+
+    assert list(rows) == ["", "basic", "gold"]
+    assert [rows[code].size for code in rows] == [1, 2, 1]
+    # Months count from each member's join month: A bought in its months 0, 1 and 2.
+    assert rows["gold"].retention == (1.0, 1.0, 1.0)
+    assert rows["gold"].revenue_per_member == (1000.0, 3000.0, 500.0)
+    # C bought in its months 0 and 1, B (joined January) in its month 1.
+    assert rows["basic"].retention == (0.5, 1.0, 0.0)
+    assert rows[""].retention == (0.0, 0.0, 0.0)
+
+
+def test_tier_cohort_unreached_months(runtime, tiered):
+    rows = {row.cohort: row for row in table(runtime, "tier", months=5).rows}
+
+    # By 15 April, B (joined January) has reached month 3 but C (February) has not.
+    assert rows["basic"].retention[3] == 0.0
+    assert rows["gold"].retention[4] is None
+
+
 def test_unknown_definition_is_named(runtime, shop):
     with pytest.raises(InvalidInput, match="'tier_month'"):
         table(runtime, "tier_month")
@@ -83,13 +118,14 @@ def signed_in(runtime, wsgi_app, role):
     return client
 
 
-def test_console_shows_both_definitions(runtime, shop, wsgi_app):
+def test_console_shows_every_definition(runtime, shop, wsgi_app):
     client = signed_in(runtime, wsgi_app, "analyst")
     page = client.get("/t/shop/admin/analytics/cohorts?start=2025-01&end=2025-03&months=3")
     assert page.status_code == 200
     assert b'data-testid="cohort-join_month"' in page.data
     assert b'data-testid="cohort-first_purchase_month"' in page.data
-    assert page.data.count(b"data-plotly=") == 2
+    assert b'data-testid="cohort-tier"' in page.data
+    assert page.data.count(b"data-plotly=") == 3
 
 
 def test_console_rejects_a_malformed_month_naming_it(runtime, shop, wsgi_app):
