@@ -61,3 +61,14 @@ def console_sign_in(runtime, client, base: str, email: str, secret: str,
     form_post(client, f"{base}/admin/sign-in", headers=headers, email=email, password=password)
     return form_post(client, f"{base}/admin/second-factor", token_from=f"{base}/admin/sign-in",
                      headers=headers, code=fresh_code(runtime, email, secret))
+
+
+def page_sign_in(page, url: str, email: str, secret: str, password: str = PASSWORD) -> None:
+    """Open ``url`` in a Playwright page and pass the console sign-in it leads to."""
+    page.goto(url)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("6-digit code from your authenticator app").fill(
+        pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Verify").click()

@@ -3,7 +3,7 @@ an analyst cannot open the rule editor."""
 
 import pyotp
 import pytest
-from console_helpers import PASSWORD, make_console_user
+from console_helpers import make_console_user, page_sign_in
 from loyalty_helpers import add_rule
 from playwright.sync_api import expect
 
@@ -60,13 +60,7 @@ def test_invited_admin_edits_rule_with_simulator(runtime, records, live_server, 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_analyst_cannot_open_rule_editor(runtime, records, live_server, page):
     secret = make_console_user(runtime, "ana@example.com", brand="records", role="analyst")
-    page.goto(f"{live_server}/t/records/admin/")
-    page.get_by_label("Email address").fill("ana@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("6-digit code from your authenticator app").fill(
-        pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Verify").click()
+    page_sign_in(page, f"{live_server}/t/records/admin/", "ana@example.com", secret)
 
     page.get_by_role("link", name="Earn rules").click()
     expect(page.get_by_role("cell", name="base", exact=True).first).to_be_visible()
