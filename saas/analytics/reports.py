@@ -58,13 +58,14 @@ DATASETS: dict[str, Dataset] = {
     "orders": Dataset(
         Order,
         dimensions={"channel": lambda: Order.channel, "partner": lambda: Order.partner,
-                    "currency": lambda: Order.currency, "location": lambda: Order.location},
+                    "currency": lambda: Order.currency, "location": lambda: Order.location,
+                    "tier": lambda: Order.tier},
         measures={"orders": lambda: func.count(Order.id),
                   "revenue_minor": lambda: func.sum(Order.base_amount_minor),
                   "average_order_minor": lambda: func.avg(Order.base_amount_minor),
                   "members": lambda: func.count(func.distinct(Order.member_id))},
         filters={"channel": lambda: Order.channel, "partner": lambda: Order.partner,
-                 "ordered_at": lambda: Order.ordered_at,
+                 "tier": lambda: Order.tier, "ordered_at": lambda: Order.ordered_at,
                  "amount_minor": lambda: Order.base_amount_minor},
     ),
 }

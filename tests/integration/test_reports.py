@@ -4,7 +4,7 @@ any SQL is built."""
 from datetime import UTC, datetime
 
 import pytest
-from loyalty_helpers import add_rule, buy
+from loyalty_helpers import add_rule, add_tiers, buy
 
 from saas.analytics.reports import Filter, ReportSpec, build_query, run_report
 from saas.loyalty.errors import InvalidInput
@@ -40,6 +40,19 @@ def test_orders_grouped_by_channel(runtime, shop):
                                             sort="revenue_minor", descending=True))
     assert columns == ["channel", "orders", "revenue_minor"]
     assert rows == [("web", 1, 5000), (None, 2, 4000)]
+
+
+def test_orders_grouped_by_tier(runtime, shop):
+    with runtime.brand_session("shop") as session:
+        add_tiers(session, ("basic", 0, "1"))
+        buy(session, shop, "A", 2000)  # credited, then A moves up to basic
+        buy(session, shop, "A", 2000)
+
+    columns, rows = run(runtime, ReportSpec("orders", dimensions=("tier",),
+                                            measures=("orders",), sort="orders"))
+
+    assert columns == ["tier", "orders"]
+    assert rows == [("basic", 1), (None, 4)]
 
 
 def test_filter_values_are_bound_parameters(runtime, shop):
