@@ -184,17 +184,19 @@ def member_segments(session: Session, member_id: int) -> frozenset[str]:
 def evaluate_order(session: Session, brand: BrandInfo, member: Member, row: Order,
                    rules: list | None = None, config: BrandConfig | None = None) -> Evaluation:
     config = config or brand_config(session)
+    rules = rules if rules is not None else config.rules
     tier = config.tier(member.tier_id)
+    # Only a rule with a segment condition needs the member's segments.
+    needs_segments = any(rule.conditions.segments for rule in rules)
     facts = OrderFacts(
         amount_minor=row.base_amount_minor, currency=brand.base_currency,
         ordered_at=row.ordered_at, channel=row.channel, partner=row.partner,
         categories=frozenset(row.categories or ()), tier=tier.code if tier else None,
-        segments=member_segments(session, member.id),
+        segments=member_segments(session, member.id) if needs_segments else frozenset(),
     )
     multiplier = Decimal(tier.multiplier) if tier else Decimal(1)
     tier_name = tier.code if tier else None
-    return evaluate(rules if rules is not None else config.rules, facts, brand.timezone,
-                    multiplier, tier_name)
+    return evaluate(rules, facts, brand.timezone, multiplier, tier_name)
 
 
 def credit_order(session: Session, brand: BrandInfo, member: Member, row: Order,
