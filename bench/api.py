@@ -8,9 +8,11 @@ because gunicorn's sync workers close every connection after the response.
 
 1. Throughput: C clients send POST /api/v1/accruals back to back for a fixed time, each
    with a fresh Idempotency-Key, first from Python threads and then from wrk if it is
-   installed. Right after, pgbench runs the same writes in SQL (the idempotency claim in
-   its own transaction, then order, ledger entry, lot, balance update and the completed
-   idempotency record in one transaction) with the same C clients.
+   installed. Right after, pgbench runs the same writes in SQL with the same C clients:
+   the idempotency claim in its own transaction, then order, ledger entry, lot, balance
+   update and the completed idempotency record in one transaction, then the service-level
+   request record. As in the application, the first and last commit without waiting for
+   the WAL flush.
 2. Latency at a steady rate: requests are sent on a fixed schedule (open loop), and each
    latency is measured from the scheduled time, so a slow server shows up as queueing.
    When the measured throughput is below the rate, a second run at half the throughput
@@ -78,9 +80,12 @@ ACCRUALS = "/api/v1/accruals"
 # (saas.loyalty.idempotency._claim), then the order, the earn entry, its lot, the member's
 # balance and the completed idempotency record commit together.
 PGBENCH_SCRIPT = """\\set mid random(1, {members})
+BEGIN;
+SET LOCAL synchronous_commit TO OFF;
 INSERT INTO idempotency_record (scope, key, request_hash, completed, created_at, expires_at)
   VALUES ('pgbench', gen_random_uuid()::text, repeat('0', 64), false, now(),
           now() + interval '35 days') RETURNING id AS rid \\gset
+COMMIT;
 BEGIN;
 SELECT id FROM member WHERE id = :mid FOR UPDATE;
 INSERT INTO purchase_order (source, ref, member_id, amount_minor, currency, base_amount_minor,
@@ -95,6 +100,11 @@ INSERT INTO lot (member_id, entry_id, points, remaining, earned_at)
 UPDATE member SET balance = balance + 12, last_activity_at = now() WHERE id = :mid;
 UPDATE idempotency_record SET completed = true, status_code = 200,
   response = '{{"points": 12}}' WHERE id = :rid;
+COMMIT;
+BEGIN;
+SET LOCAL synchronous_commit TO OFF;
+INSERT INTO api_request (partner_id, endpoint, status, duration_ms, at)
+  VALUES (1, 'api.accrual', 201, 1.0, now());
 COMMIT;
 """
 
