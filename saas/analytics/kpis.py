@@ -104,7 +104,11 @@ KPI_UNITS = {
     "member_orders": "count",
     "member_revenue_minor": "money",
     "average_order_value_minor": "money",
+    "non_member_average_order_value_minor": "money",
     "repeat_purchase_rate": "ratio",
+    "buyers": "count",
+    "repeat_buyers": "count",
+    "redeemers": "count",
 }
 
 
@@ -178,9 +182,12 @@ class KpiEngine:
             outstanding * point_value_minor(self.session, self.base_currency))
         figures["redemption_rate"] = _ratio(sums["points_redeemed"], sums["points_earned"])
         figures["breakage_rate"] = _ratio(sums["points_expired"], sums["points_earned"])
-        average = _ratio(sums["member_revenue_minor"], sums["member_orders"])
-        figures["average_order_value_minor"] = (
-            None if average is None else _round_minor(Decimal(str(average))))
+        figures["average_order_value_minor"] = _average_minor(sums["member_revenue_minor"],
+                                                              sums["member_orders"])
+        # Orders without a member, where the brand records them (imports, the till).
+        figures["non_member_average_order_value_minor"] = _average_minor(
+            sums["revenue_minor"] - sums["member_revenue_minor"],
+            sums["orders"] - sums["member_orders"])
 
         figures["members_total"] = self._members_total(end, utc_end)
         # An active window is the local days up to the period's end, so it may start earlier.
@@ -189,8 +196,28 @@ class KpiEngine:
         for days in ACTIVE_WINDOWS:
             figures[f"active_members_{days}d"] = counter.active(_window_start(end, days), end)
         buyers, repeat = counter.buyers(start, end)
+        figures["buyers"] = buyers
+        figures["repeat_buyers"] = repeat
+        figures["redeemers"] = counter.redeemers(start, end)
         figures["repeat_purchase_rate"] = _ratio(repeat, buyers)
         return figures
+
+    def composition(self, start: date, end: date, dimension: str) -> list[tuple[str, int]]:
+        """Return the revenue of each value of an order dimension in start..end, largest
+        first, with the revenue of orders without a value under the empty string."""
+        _check_range(start, end)
+        _check_dimension(dimension)
+        rows = self.session.execute(
+            select(KpiDay.value, func.sum(KpiDay.revenue_minor))
+            .where(KpiDay.day >= start, KpiDay.day <= end, KpiDay.dimension == dimension)
+            .group_by(KpiDay.value)
+        ).all()
+        parts = [(value, int(total)) for value, total in rows]
+        rest = self._sums(start, end, ALL, "")["revenue_minor"] - sum(
+            total for _value, total in parts)
+        if rest:
+            parts.append(("", rest))
+        return sorted(parts, key=lambda part: (-part[1], part[0]))
 
     def _sums(self, start: date, end: date, dimension: str, value: str) -> dict[str, int]:
         row = self.session.execute(
@@ -238,6 +265,11 @@ def _check_dimension(dimension: str) -> None:
     if dimension != ALL and dimension not in ORDER_DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}; expected {ALL} or one of "
                          f"{', '.join(ORDER_DIMENSIONS)}")
+
+
+def _average_minor(total: int, count: int) -> int | None:
+    average = _ratio(total, count)
+    return None if average is None else _round_minor(Decimal(str(average)))
 
 
 def _ratio(part: int, whole: int) -> float | None:

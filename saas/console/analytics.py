@@ -20,6 +20,7 @@ from saas.console.base import EDITORS, page, record
 from saas.console.identity import current_role, current_user
 from saas.extensions import htmx
 from saas.loyalty.models import LedgerEntry, Member
+from saas.loyalty.money import currency_exponent
 from saas.tenancy.settings import get_setting, put_setting
 from saas.web.policy import allow, console
 from saas.web.tenant import brand_db
@@ -44,7 +45,8 @@ TILES = (
     ("redemption_rate", lambda: _("Redemption rate")),
     ("breakage_rate", lambda: _("Breakage rate")),
     ("member_revenue_minor", lambda: _("Revenue from members")),
-    ("average_order_value_minor", lambda: _("Average order value")),
+    ("average_order_value_minor", lambda: _("Average order value of members")),
+    ("non_member_average_order_value_minor", lambda: _("Average order value of non-members")),
     ("repeat_purchase_rate", lambda: _("Repeat-purchase rate")),
 )
 
@@ -112,8 +114,11 @@ def _dashboard(roi_error: str | None = None, status: int = 200):
     choices = {name: [row for row in session.scalars(
         select(KpiDay.value).where(KpiDay.dimension == name).distinct().order_by(KpiDay.value))
         if row] for name in ORDER_DIMENSIONS}
+    composition = (_composition_chart(engine, start, end, brand.base_currency)
+                   if dimension == ALL else None)
     return page(template, start=start, end=end, error=error, tiles=tiles,
                 figure=_chart(engine, start, end, dimension, value),
+                composition=composition, funnel=_funnel_chart(kpis, dimension),
                 currency=brand.base_currency, roi=roi, roi_error=roi_error,
                 dimension=dimension, value=value, choices=choices, chosen=chosen,
                 all_tiles=[(name, label()) for name, label in TILES]), status
@@ -217,3 +222,34 @@ def day(day: str):
         .order_by(LedgerEntry.occurred_at).limit(DRILL_ROWS + 1)).all()
     return page("console/analytics_day.html", day=local, rows=rows[:DRILL_ROWS],
                 more=len(rows) > DRILL_ROWS, utc_start=start, utc_end=end)
+
+
+def _composition_chart(engine: KpiEngine, start: date, end: date, currency: str) -> str:
+    """Return the period's revenue by channel as a Plotly donut, in major units."""
+    parts = engine.composition(start, end, "channel")
+    exponent = currency_exponent(currency)
+    figure = go.Figure(go.Pie(
+        labels=[value or _("no channel") for value, _total in parts],
+        values=[total / 10 ** exponent for _value, total in parts], hole=0.5, sort=False,
+        hovertemplate=f"%{{label}}: %{{value:,.{exponent}f}} {currency}<extra></extra>"))
+    figure.update_layout(margin={"l": 20, "r": 20, "t": 20, "b": 20}, height=300,
+                         template="none")
+    return figure.to_json()
+
+
+def _funnel_chart(kpis: dict, dimension: str) -> str:
+    """Return the period's member funnel: all members, active, buyers, repeat buyers and,
+    brand-wide, members who redeemed."""
+    stages = [(_("Members"), "members_total"),
+              (_("Active in the last 90 days"), "active_members_90d"),
+              (_("Bought in the period"), "buyers"),
+              (_("Bought twice or more"), "repeat_buyers")]
+    if dimension == ALL:
+        stages.append((_("Redeemed in the period"), "redeemers"))
+    figure = go.Figure(go.Funnel(y=[label for label, _name in stages],
+                                 x=[kpis[name].value or 0 for _label, name in stages],
+                                 textinfo="value+percent initial"))
+    figure.update_layout(margin={"l": 160, "r": 20, "t": 20, "b": 20}, height=300,
+                         template="none")
+    return figure.to_json()
+

@@ -17,7 +17,7 @@ from saas.loyalty.corrections import merge_members
 from saas.loyalty.expiry import expire_points
 from saas.loyalty.ledger import outstanding_points
 from saas.loyalty.members import enrol_member
-from saas.loyalty.models import LedgerEntry
+from saas.loyalty.models import LedgerEntry, Order
 from saas.loyalty.orders import refund
 from saas.loyalty.rewards import redeem_reward
 from saas.tenancy.settings import put_setting
@@ -201,6 +201,47 @@ def test_kpi_order_figures(march):
     assert kpis["average_order_value_minor"].value == 7500
     assert kpis["average_order_value_minor"].previous == 10000
     assert kpis["repeat_purchase_rate"].value == pytest.approx(1 / 3)
+
+
+def test_kpi_funnel_counts(march):
+    _session, engine = march
+    kpis = march_kpis(engine)
+
+    assert kpis["buyers"].value == 3
+    assert kpis["repeat_buyers"].value == 1  # m2, on 6 and 20 March
+    assert kpis["redeemers"].value == 1
+
+
+def test_non_member_average_order_value(shop):
+    brand, session = shop()
+    add_rule(session)
+    buy(session, brand, "m1", 3000, at=utc(2025, 3, 5, 12))
+    for ref, amount in (("G1", 1000), ("G2", 2000)):
+        session.add(Order(source="till", ref=ref, member_id=None, amount_minor=amount,
+                          currency="USD", base_amount_minor=amount, fx_rate="1",
+                          ordered_at=utc(2025, 3, 6, 12), categories=[], items=[]))
+    session.commit()
+    roll(session, brand)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+
+    figures = engine.figures(date(2025, 3, 1), date(2025, 3, 31))
+
+    assert figures["average_order_value_minor"] == 3000
+    assert figures["non_member_average_order_value_minor"] == 1500
+
+
+def test_revenue_composition_by_channel(shop):
+    brand, session = shop()
+    add_rule(session)
+    buy(session, brand, "m1", 1000, at=utc(2025, 3, 5, 12), channel="web")
+    buy(session, brand, "m2", 5000, at=utc(2025, 3, 5, 12), channel="store")
+    buy(session, brand, "m3", 2000, at=utc(2025, 3, 5, 12))
+    roll(session, brand)
+    engine = KpiEngine(session, brand.timezone, brand.base_currency)
+
+    parts = engine.composition(date(2025, 3, 1), date(2025, 3, 31), "channel")
+
+    assert parts == [("store", 5000), ("", 2000), ("web", 1000)]
 
 
 def test_kpi_channel_filter(shop):

@@ -295,3 +295,25 @@ def test_saved_layout_replaces_the_role_default(runtime, wsgi_app, make_brand):
     reset = client.get("/t/lay/admin/analytics").data
     assert page.count(b"data-kpi=") == 2
     assert b'data-kpi="liability_minor"' in reset
+
+
+def test_dashboard_shows_funnel_and_composition(runtime, wsgi_app, make_brand):
+    brand = make_brand("mix")
+    with runtime.brand_session("mix") as session:
+        add_rule(session)
+        buy(session, brand, "M", 1000, at=datetime(2025, 3, 5, 12, tzinfo=UTC), channel="web")
+        rollup(session, brand.timezone, now=datetime(2025, 3, 6, tzinfo=UTC))
+        session.commit()
+    secret = make_console_user(runtime, "ana@example.com", brand="mix", role="analyst")
+    client = Client(wsgi_app)
+    console_sign_in(runtime, client, "/t/mix", "ana@example.com", secret)
+    url = "/t/mix/admin/analytics?start=2025-03-01&end=2025-03-31"
+
+    everything = client.get(url).get_data(as_text=True)
+    web = client.get(url + "&filter=channel:web").get_data(as_text=True)
+
+    assert 'data-testid="funnel"' in everything
+    assert 'data-testid="composition"' in everything
+    assert "Bought in the period" in html.unescape(everything)
+    assert 'data-testid="composition"' not in web
+
