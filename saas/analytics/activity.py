@@ -107,10 +107,6 @@ class MemberCounter:
         """Count members who bought, or brand-wide also redeemed, on a day of start..end."""
         return len(BitMap64.union(BitMap64(), *self._each(start, end, BUYERS, REDEEMERS)))
 
-    def redeemers(self, start: date, end: date) -> int:
-        """Count members who redeemed on a day of start..end (none outside brand-wide rows)."""
-        return len(BitMap64.union(BitMap64(), *self._each(start, end, REDEEMERS)))
-
     def buyers(self, start: date, end: date) -> tuple[int, int]:
         """Return the members who bought in start..end, and those of them who bought on two
         or more occasions (two days, or twice on one day)."""

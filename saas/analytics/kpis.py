@@ -106,9 +106,9 @@ KPI_UNITS = {
     "average_order_value_minor": "money",
     "non_member_average_order_value_minor": "money",
     "repeat_purchase_rate": "ratio",
+    "active_members": "count",
     "buyers": "count",
     "repeat_buyers": "count",
-    "redeemers": "count",
 }
 
 
@@ -196,9 +196,9 @@ class KpiEngine:
         for days in ACTIVE_WINDOWS:
             figures[f"active_members_{days}d"] = counter.active(_window_start(end, days), end)
         buyers, repeat = counter.buyers(start, end)
+        figures["active_members"] = counter.active(start, end)
         figures["buyers"] = buyers
         figures["repeat_buyers"] = repeat
-        figures["redeemers"] = counter.redeemers(start, end)
         figures["repeat_purchase_rate"] = _ratio(repeat, buyers)
         return figures
 

@@ -238,14 +238,14 @@ def _composition_chart(engine: KpiEngine, start: date, end: date, currency: str)
 
 
 def _funnel_chart(kpis: dict, dimension: str) -> str:
-    """Return the period's member funnel: all members, active, buyers, repeat buyers and,
-    brand-wide, members who redeemed."""
-    stages = [(_("Members"), "members_total"),
-              (_("Active in the last 90 days"), "active_members_90d"),
-              (_("Bought in the period"), "buyers"),
-              (_("Bought twice or more"), "repeat_buyers")]
+    """Return the period's member funnel: all members, those active in the period (brand-wide
+    only, where redeeming also counts), buyers and repeat buyers. Each stage is part of the
+    one before."""
+    stages = [(_("Members"), "members_total")]
     if dimension == ALL:
-        stages.append((_("Redeemed in the period"), "redeemers"))
+        stages.append((_("Active in the period"), "active_members"))
+    stages += [(_("Bought in the period"), "buyers"),
+               (_("Bought twice or more"), "repeat_buyers")]
     figure = go.Figure(go.Funnel(y=[label for label, _name in stages],
                                  x=[kpis[name].value or 0 for _label, name in stages],
                                  textinfo="value+percent initial"))
