@@ -40,6 +40,26 @@ READERS = ("owner", "admin", "analyst")
 FILTER_ROWS = 3
 
 
+def field_label(name: str) -> str:
+    """Return the translated label of a dataset, field, operator or schedule name."""
+    labels = {
+        "members": _("members"), "ledger_entries": _("ledger entries"),
+        "redemptions": _("redemptions"), "orders": _("orders"), "status": _("status"),
+        "locale": _("language"), "balance": _("balance"), "joined_at": _("joined at"),
+        "kind": _("kind"), "source": _("source"), "entries": _("entries"),
+        "points": _("points"), "occurred_at": _("occurred at"), "issued_at": _("issued at"),
+        "channel": _("channel"), "partner": _("partner"), "currency": _("currency"),
+        "location": _("location"), "tier": _("tier"),
+        "revenue_minor": _("revenue (minor units)"),
+        "average_order_minor": _("average order (minor units)"), "ordered_at": _("ordered at"),
+        "amount_minor": _("amount (minor units)"),
+        "eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": _("one of"),
+        "none": _("not sent"), "daily": _("daily"), "weekly": _("weekly"),
+        "monthly": _("monthly"),
+    }
+    return labels.get(name, name)
+
+
 def _spec_from_args(args) -> ReportSpec:
     filters = []
     for index in range(1, FILTER_ROWS + 1):
@@ -89,7 +109,7 @@ def _chart(columns: list[str], rows: list[tuple], spec: ReportSpec) -> str | Non
     for measure in spec.measures:
         index = columns.index(measure)
         figure.add_bar(x=[str(row[label]) for row in rows], y=[row[index] for row in rows],
-                       name=measure)
+                       name=field_label(measure))
     figure.update_layout(margin={"l": 50, "r": 20, "t": 10, "b": 60}, height=320,
                          barmode="group", legend={"orientation": "h"})
     return figure.to_json()
@@ -126,7 +146,8 @@ def _builder(spec: ReportSpec | None, *, results=None, error=None, message=None,
              status=200, saved: SavedReport | None = None):
     spec = spec or ReportSpec("orders", dimensions=("channel",), measures=("orders",))
     dataset = DATASETS.get(spec.dataset) or DATASETS["orders"]
-    return page("console/reports.html", spec=spec, dataset=dataset, datasets=sorted(DATASETS),
+    return page("console/reports.html", label=field_label, spec=spec, dataset=dataset,
+                datasets=sorted(DATASETS),
                 operators=OPERATORS, filter_rows=FILTER_ROWS, results=results, error=error,
                 message=message, reports=_visible_reports(), schedules=list(SCHEDULES),
                 saved=saved, query=_query_of(spec)), status
@@ -145,7 +166,7 @@ def fields():
     name = request.args.get("dataset", "orders")
     if name not in DATASETS:
         abort(404)
-    return page("console/_report_fields.html", dataset=DATASETS[name],
+    return page("console/_report_fields.html", label=field_label, dataset=DATASETS[name],
                 spec=ReportSpec(name), operators=OPERATORS, filter_rows=FILTER_ROWS)
 
 
@@ -159,10 +180,11 @@ def run():
         brand_db().rollback()
         if htmx:
             # HTMX swaps in only 2xx responses, so the error comes back with 200.
-            return page("console/_report_results.html", results=None, error=exc.message)
+            return page("console/_report_results.html", label=field_label, results=None,
+                        error=exc.message)
         return _builder(None, error=exc.message, status=400)
     if htmx:
-        return page("console/_report_results.html", results=results, error=None,
+        return page("console/_report_results.html", label=field_label, results=results, error=None,
                     query=_query_of(spec), schedules=list(SCHEDULES))
     return _builder(spec, results=results)
 

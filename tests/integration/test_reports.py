@@ -14,7 +14,7 @@ from saas.loyalty.orders import OrderInput, accrue
 
 @pytest.fixture
 def shop(runtime, make_brand):
-    brand = make_brand("shop")
+    brand = make_brand("shop", locales=["en", "de"])
     with runtime.brand_session("shop") as session:
         add_rule(session)
         for ref in ("A", "B"):
@@ -128,6 +128,16 @@ def analyst(runtime, wsgi_app):
 
 RUN = ("/t/shop/admin/reports/run?dataset=orders&dimension=channel&measure=orders"
        "&measure=revenue_minor&sort=revenue_minor&descending=on&limit=100")
+
+
+def test_console_labels_fields_in_the_language(runtime, shop, wsgi_app):
+    client = analyst(runtime, wsgi_app)
+
+    page = client.get(RUN, headers={"HX-Request": "true", "Accept-Language": "de"})
+    text = page.get_data(as_text=True)
+
+    assert '<th scope="col">Kanal</th>' in text
+    assert '<th scope="col">Umsatz (Nebeneinheiten)</th>' in text
 
 
 def test_console_runs_a_report_as_table_and_chart(runtime, shop, wsgi_app):
