@@ -56,6 +56,12 @@ class DayMemberSets:
                 self.sets[(day, dimension, value, kind)] = BitMap64.deserialize(members)
         self.loaded_days.update(missing)
 
+    def forget(self) -> None:
+        """Drop every set from memory, after the changed ones were written."""
+        self.sets.clear()
+        self.loaded_days.clear()
+        self.changed.clear()
+
     def add_buyer(self, day: date, dimension: str, value: str, member_id: int) -> None:
         buyers = self._set((day, dimension, value, BUYERS))
         if member_id in buyers:

@@ -29,6 +29,9 @@ BATCH_SIZE = 10_000
 UPSERT_ROWS = 1_000
 # Member sets per executemany call. Each is a serialized bitmap of up to a few hundred KB.
 UPSERT_SETS = 100
+# Member sets a run keeps in memory before it writes them out, so a long backlog (an import of
+# years of history) uses bounded memory. Dense sets of a large brand are about 30 KB each.
+MEMORY_SETS = 5_000
 # Ids come from sequences, so a transaction can commit a lower id after a higher one is
 # already visible. A run stops before a gap in the ids while the row after it is younger
 # than this, and treats an older gap as ids of rolled-back transactions.
@@ -83,6 +86,9 @@ def _roll_source(session: Session, source: Source, mark: RollupWatermark, zone: 
         for row in ready:
             source.add(sums, members, row, zone)
         _upsert(session, sums)
+        if len(members.sets) > MEMORY_SETS:
+            _upsert_member_sets(session, members)
+            members.forget()
         mark.last_id = ready[-1].id
         mark.updated_at = utcnow()
         count += len(ready)

@@ -7,6 +7,7 @@ import pytest
 from loyalty_helpers import add_reward, add_rule, add_tiers, buy
 from sqlalchemy import delete, func, select
 
+from saas.analytics import rollup as rollup_module
 from saas.analytics.kpis import POINT_VALUE_KEY, KpiEngine
 from saas.analytics.models import KpiDay, KpiDayMembers, RollupWatermark
 from saas.analytics.rollup import rollup
@@ -434,6 +435,23 @@ def test_members_total_leaves_out_merged_records(shop):
 
     assert figures["new_members"] == 2
     assert figures["members_total"] == 1
+
+
+def test_member_sets_written_in_parts(shop, monkeypatch):
+    brand, session = shop()
+    add_rule(session)
+    for ref, hour in (("m1", 9), ("m2", 10), ("m1", 11), ("m3", 12)):
+        buy(session, brand, ref, 1000, at=utc(2025, 3, 5, hour))
+    # Write the sets out and drop them from memory after every batch of one row.
+    monkeypatch.setattr(rollup_module, "MEMORY_SETS", 0)
+
+    rollup(session, brand.timezone, batch_size=1)
+    session.commit()
+    figures = KpiEngine(session, brand.timezone, brand.base_currency).figures(
+        date(2025, 3, 5), date(2025, 3, 5))
+
+    assert figures["buyers"] == 3
+    assert figures["repeat_buyers"] == 1
 
 
 def test_rebuilt_rollup_gives_the_same_member_counts(march):
