@@ -3,8 +3,8 @@
 Each run reads only rows whose id is above the source's watermark, sums them by the
 brand's local day and dimension, adds the sums to ``kpi_day`` with one upsert per batch, and
 moves the watermark, all in the caller's transaction. It also adds buyers and redeemers to
-the day member sets (``kpi_day_members``), written once at the end of the run. Accruals
-never touch these tables.
+the day member sets (``kpi_day_members``), written at the end of the run or when too many are
+in memory. Accruals never touch these tables.
 """
 
 from __future__ import annotations
