@@ -42,14 +42,15 @@ def test_analyst_filters_dashboard_and_opens_day(runtime, shop, live_server, pag
 
     # The bars are new members, so the only one with a height is 5 March. Plotly clicks the
     # point under its hover label, so the pointer rests there first.
-    bars = page.locator(".plotly-chart .bars path")
+    chart = page.get_by_test_id("daily-chart")
+    bars = chart.locator(".bars path")
     expect(bars.first).to_be_attached()
-    page.locator(".plotly-chart").scroll_into_view_if_needed()
+    chart.scroll_into_view_if_needed()
     boxes = [bars.nth(index).bounding_box() for index in range(bars.count())]
     box = max(filter(None, boxes), key=lambda found: found["height"])
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
-    expect(page.locator(".plotly-chart .hoverlayer .hovertext").first).to_be_visible()
+    expect(chart.locator(".hoverlayer .hovertext").first).to_be_visible()
     page.mouse.click(x, y)
     expect(page).to_have_url(re.compile(r"/admin/analytics/days/2025-03-05"))
     expect(page.get_by_role("heading", name="Ledger entries of 2025-03-05")).to_be_visible()
