@@ -11,7 +11,7 @@ and independent of how many orders the range holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -118,8 +118,7 @@ class MemberCounter:
         or more occasions (two days, or twice on one day)."""
         seen = BitMap64()
         repeat = BitMap64()
-        day = start
-        while day <= end:
+        for day in self._days(start, end):
             bought = self.sets.get((day, BUYERS))
             if bought is not None:
                 repeat |= seen & bought
@@ -127,16 +126,17 @@ class MemberCounter:
             twice = self.sets.get((day, REPEAT_BUYERS))
             if twice is not None:
                 repeat |= twice
-            day += timedelta(days=1)
         return len(seen), len(repeat)
 
     def _each(self, start: date, end: date, *kinds: str) -> list[BitMap64]:
+        return [self.sets[(day, kind)] for day in self._days(start, end) for kind in kinds
+                if (day, kind) in self.sets]
+
+    def _days(self, start: date, end: date) -> Iterator[date]:
         if start < self.first or end > self.last:
             raise ValueError(f"days {start} to {end} are outside the loaded {self.first} to "
                              f"{self.last}")
-        found = []
         day = start
         while day <= end:
-            found.extend(self.sets[(day, kind)] for kind in kinds if (day, kind) in self.sets)
+            yield day
             day += timedelta(days=1)
-        return found

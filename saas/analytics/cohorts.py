@@ -61,6 +61,11 @@ def _month_index(values: pd.Series) -> pd.Series:
     return values.dt.year * 12 + values.dt.month - 1
 
 
+def _month_number(day: date) -> int:
+    """Return the month of ``day`` on the same scale as ``_month_index``."""
+    return day.year * 12 + day.month - 1
+
+
 def _label(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
@@ -80,7 +85,7 @@ def cohort_table(session: Session, timezone: str, definition: str, *, start: dat
                            f"{end.isoformat()}", field="start", value=start.isoformat())
     zone = ZoneInfo(timezone)
     today = today or utcnow().astimezone(zone).date()
-    current = today.year * 12 + today.month - 1
+    current = _month_number(today)
     members = pd.DataFrame(session.execute(
         select(Member.id, Member.joined_at, Member.tier_id)
         .where(Member.merged_into_id.is_(None))).all(),
@@ -104,8 +109,7 @@ def cohort_table(session: Session, timezone: str, definition: str, *, start: dat
     else:
         first = orders.groupby("member_id")["month"].min().rename("cohort")
         members = members.join(first, on="member_id", how="inner")
-    low = start.year * 12 + start.month - 1
-    high = end.year * 12 + end.month - 1
+    low, high = _month_number(start), _month_number(end)
     members = members[(members["cohort"] >= low) & (members["cohort"] <= high)]
     sizes = members.groupby("cohort")["member_id"].count()
     merged = orders.merge(members[["member_id", "cohort"]], on="member_id")
@@ -130,8 +134,7 @@ def cohort_table(session: Session, timezone: str, definition: str, *, start: dat
 
 def _tier_table(session: Session, members: pd.DataFrame, orders: pd.DataFrame, start: date,
                 end: date, months: int, current: int) -> CohortTable:
-    low = start.year * 12 + start.month - 1
-    high = end.year * 12 + end.month - 1
+    low, high = _month_number(start), _month_number(end)
     members = members[(members["joined"] >= low) & (members["joined"] <= high)].copy()
     tiers = session.execute(select(Tier.id, Tier.code).order_by(Tier.threshold, Tier.id)).all()
     codes = {tier_id: code for tier_id, code in tiers}
